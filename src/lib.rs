@@ -1,0 +1,5 @@
+//! Pyrometer: a Prometheus-compatible monitoring server, built as an actor-based concurrent
+//! scraping engine. See `DESIGN.md` in the repository docs for the path of a sample.
+
+pub mod model;
+pub mod storage;

@@ -1,0 +1,93 @@
+//! Storage: where scraped samples go and where queries read them.
+//!
+//! Input: batches of samples from the scrape loops, through an [`Appender`].
+//! Output: series selected by label matchers over a time range, through a [`Querier`].
+//!
+//! The two traits below are the seams: the scrape layer and the PromQL engine depend on them,
+//! not on the head, so the engine runs equally on the live head and on the in-memory store
+//! of the PromQL test scripts.
+
+use crate::model::{Labels, Matcher, Sample};
+use std::sync::Arc;
+
+/// Reference to a series in the head; stable for the life of the series.
+pub type SeriesRef = u64;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AppendError {
+    #[error("out of order sample")]
+    OutOfOrder,
+    #[error("duplicate sample for timestamp")]
+    DuplicateTimestamp,
+    #[error("unknown series ref {0}")]
+    UnknownRef(SeriesRef),
+    #[error("series has no metric name: {0}")]
+    NoMetricName(String),
+}
+
+/// Per-commit result counts, so the scrape loop can report what was rejected.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    pub appended: usize,
+    pub out_of_order: usize,
+    pub duplicates: usize,
+    pub series_created: usize,
+}
+
+/// Collects the samples of one scrape. It ends in exactly one [`Appender::commit`] or
+/// [`Appender::rollback`], both of which consume it, so an appender cannot be reused.
+/// Nothing is visible to queries before `commit`.
+pub trait Appender {
+    /// Adds a sample for a label set; returns the series ref, which later appends of the same
+    /// series may pass to [`Appender::append_ref`] to skip the label lookup.
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> SeriesRef;
+    /// Adds a sample for a series known by ref; returns false if the ref is unknown
+    /// (the series was garbage collected), in which case the caller falls back to `append`.
+    fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> bool;
+    /// Makes the batch visible; returns how many samples went in and how many were rejected.
+    fn commit(self: Box<Self>) -> CommitStats;
+    /// Drops the batch; series created for it may remain, without samples.
+    fn rollback(self: Box<Self>);
+}
+
+/// Something samples can be appended to.
+pub trait Appendable: Send + Sync {
+    fn appender(&self) -> Box<dyn Appender + '_>;
+}
+
+/// A series selected by a query: its labels and its samples in the querier's time range,
+/// in timestamp order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesData {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+/// Reads series within [mint, maxt] (milliseconds, inclusive), fixed when it was made.
+pub trait Querier: Send + Sync {
+    /// Series matching every matcher, with their samples inside the range, sorted by labels.
+    /// Series with no sample in the range are omitted.
+    fn select(&self, matchers: &[Matcher]) -> Vec<SeriesData>;
+    /// Label sets of the series matching every matcher that have samples in the range.
+    fn series(&self, matchers: &[Matcher]) -> Vec<Labels> {
+        self.select(matchers)
+            .into_iter()
+            .map(|s| s.labels)
+            .collect()
+    }
+    /// Sorted label names over the series matching the matchers (all series if none).
+    fn label_names(&self, matchers: &[Matcher]) -> Vec<String>;
+    /// Sorted values of one label over the series matching the matchers (all if none).
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Vec<String>;
+}
+
+/// Something that can be queried; the PromQL engine gets one per query.
+pub trait Queryable: Send + Sync {
+    fn querier(&self, mint: i64, maxt: i64) -> Box<dyn Querier + '_>;
+}
+
+impl<T: Queryable + ?Sized> Queryable for Arc<T> {
+    fn querier(&self, mint: i64, maxt: i64) -> Box<dyn Querier + '_> {
+        (**self).querier(mint, maxt)
+    }
+}
