@@ -7,6 +7,11 @@
 //! not on the head, so the engine runs equally on the live head and on the in-memory store
 //! of the PromQL test scripts.
 
+mod head;
+mod postings;
+
+pub use head::{Head, HeadStats};
+
 use crate::model::{Labels, Matcher, Sample};
 use std::sync::Arc;
 

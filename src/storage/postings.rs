@@ -1,0 +1,179 @@
+//! Postings: the inverted index from label name and value to the sorted refs of the series
+//! that carry them, so that a selector touches only the series its matchers can match.
+
+use super::SeriesRef;
+use crate::model::{Labels, MatchOp, Matcher};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Label name → value → series refs, ascending. Refs are handed out in increasing order, so
+/// adding a series is a push, never an insertion in the middle.
+#[derive(Default)]
+pub(crate) struct Postings {
+    index: HashMap<Arc<str>, BTreeMap<Arc<str>, Vec<SeriesRef>>>,
+    all: Vec<SeriesRef>,
+}
+
+impl Postings {
+    pub(crate) fn add(&mut self, r: SeriesRef, labels: &Labels) {
+        self.all.push(r);
+        for l in labels {
+            self.index
+                .entry(l.name.clone())
+                .or_default()
+                .entry(l.value.clone())
+                .or_default()
+                .push(r);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, r: SeriesRef, labels: &Labels) {
+        remove_sorted(&mut self.all, r);
+        for l in labels {
+            if let Some(values) = self.index.get_mut(&l.name) {
+                if let Some(refs) = values.get_mut(&l.value) {
+                    remove_sorted(refs, r);
+                    if refs.is_empty() {
+                        values.remove(&l.value);
+                    }
+                }
+                if values.is_empty() {
+                    self.index.remove(&l.name);
+                }
+            }
+        }
+    }
+
+    /// Candidate refs for a conjunction of matchers: a superset of the matching series
+    /// (matchers that accept the empty string are left to the caller's final filter).
+    pub(crate) fn candidates(&self, matchers: &[Matcher]) -> Vec<SeriesRef> {
+        let mut result: Option<Vec<SeriesRef>> = None;
+        for m in matchers.iter().filter(|m| !m.matches_empty()) {
+            let refs = self.matching(m);
+            result = Some(match result {
+                None => refs,
+                Some(acc) => intersect(&acc, &refs),
+            });
+            if result.as_ref().is_some_and(|r| r.is_empty()) {
+                break;
+            }
+        }
+        result.unwrap_or_else(|| self.all.clone())
+    }
+
+    fn matching(&self, m: &Matcher) -> Vec<SeriesRef> {
+        let Some(values) = self.index.get(m.name.as_str()) else {
+            return Vec::new();
+        };
+        if m.op == MatchOp::Equal {
+            return values.get(m.value.as_str()).cloned().unwrap_or_default();
+        }
+        let lists: Vec<&Vec<SeriesRef>> = values
+            .iter()
+            .filter(|(v, _)| m.matches(v))
+            .map(|(_, refs)| refs)
+            .collect();
+        union(&lists)
+    }
+
+    pub(crate) fn label_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.index.keys().map(|k| k.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    pub(crate) fn label_values(&self, name: &str) -> Vec<String> {
+        self.index
+            .get(name)
+            .map(|v| v.keys().map(|k| k.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// (label name, number of values, total postings) for the TSDB status page.
+    pub(crate) fn cardinality(&self) -> Vec<(String, usize, usize)> {
+        self.index
+            .iter()
+            .map(|(n, vs)| (n.to_string(), vs.len(), vs.values().map(Vec::len).sum()))
+            .collect()
+    }
+
+    /// Series count per value of one label (e.g. per metric name), for the TSDB status page.
+    pub(crate) fn value_counts(&self, name: &str) -> Vec<(String, usize)> {
+        self.index
+            .get(name)
+            .map(|vs| vs.iter().map(|(v, r)| (v.to_string(), r.len())).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn remove_sorted(v: &mut Vec<SeriesRef>, r: SeriesRef) {
+    if let Ok(i) = v.binary_search(&r) {
+        v.remove(i);
+    }
+}
+
+fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+fn union(lists: &[&Vec<SeriesRef>]) -> Vec<SeriesRef> {
+    match lists {
+        [] => Vec::new(),
+        [one] => (*one).clone(),
+        _ => {
+            let mut out: Vec<SeriesRef> = lists.iter().flat_map(|l| l.iter().copied()).collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ls(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs)
+    }
+
+    #[test]
+    fn candidates_intersect_and_union() {
+        let mut p = Postings::default();
+        p.add(1, &ls(&[("__name__", "up"), ("job", "a")]));
+        p.add(2, &ls(&[("__name__", "up"), ("job", "b")]));
+        p.add(3, &ls(&[("__name__", "x"), ("job", "a")]));
+        let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
+        let cases: Vec<(Vec<Matcher>, Vec<SeriesRef>)> = vec![
+            (vec![m(MatchOp::Equal, "__name__", "up")], vec![1, 2]),
+            (
+                vec![
+                    m(MatchOp::Equal, "__name__", "up"),
+                    m(MatchOp::Equal, "job", "a"),
+                ],
+                vec![1],
+            ),
+            (vec![m(MatchOp::RegexMatch, "job", "a|b")], vec![1, 2, 3]),
+            (vec![m(MatchOp::NotEqual, "job", "a")], vec![1, 2, 3]), // matches empty: caller filters
+            (vec![m(MatchOp::Equal, "nope", "x")], vec![]),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(p.candidates(&ms), want, "{ms:?}");
+        }
+        p.remove(1, &ls(&[("__name__", "up"), ("job", "a")]));
+        assert_eq!(p.candidates(&[m(MatchOp::Equal, "job", "a")]), vec![3]);
+    }
+}
