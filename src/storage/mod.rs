@@ -7,9 +7,11 @@
 //! not on the head, so the engine runs equally on the live head and on the in-memory store
 //! of the PromQL test scripts.
 
+mod actor;
 mod head;
 mod postings;
 
+pub use actor::StoreActor;
 pub use head::{Head, HeadStats};
 
 use crate::model::{Labels, Matcher, Sample};

@@ -1,0 +1,81 @@
+//! The per-target scrape cache.
+//!
+//! Maps the raw series text of a body line (`name{labels}` exactly as exposed) to the series
+//! ref in the head, so a repeated scrape skips label parsing, label merging and the head's
+//! label lookup. Two ref sets (this scrape, the last successful one) drive staleness markers.
+
+use super::registry::MetricMeta;
+use crate::storage::SeriesRef;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How many scrapes an unseen entry survives before eviction; a series that flaps in and
+/// out of a body keeps its cache entry across short gaps.
+const EVICT_AFTER_SCRAPES: u64 = 10;
+
+pub(crate) struct CacheEntry {
+    pub(crate) r: SeriesRef,
+    /// Dropped by metric relabeling: nothing is appended for it.
+    pub(crate) dropped: bool,
+    pub(crate) last_iter: u64,
+}
+
+#[derive(Default)]
+pub struct ScrapeCache {
+    pub(crate) entries: HashMap<Box<str>, CacheEntry>,
+    pub(crate) iter: u64,
+    /// Series refs appended by the current scrape (without explicit timestamps).
+    pub(crate) cur: HashSet<SeriesRef>,
+    /// Series refs appended by the last successful scrape.
+    pub(crate) prev: HashSet<SeriesRef>,
+    /// Refs of the synthetic series (`up`, `scrape_duration_seconds`, ...), in REPORT order.
+    pub(crate) report_refs: Vec<Option<SeriesRef>>,
+    pub(crate) metadata: BTreeMap<String, MetricMeta>,
+    pub(crate) metadata_changed: bool,
+}
+
+impl ScrapeCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a scrape attempt.
+    pub(crate) fn begin(&mut self) {
+        self.iter += 1;
+        self.cur.clear();
+        self.metadata_changed = false;
+    }
+
+    /// Ends a successful scrape: returns the refs that were in the last scrape but not in this
+    /// one (they get staleness markers), and makes this scrape the last one.
+    pub(crate) fn finish_success(&mut self) -> Vec<SeriesRef> {
+        let gone: Vec<SeriesRef> = self.prev.difference(&self.cur).copied().collect();
+        std::mem::swap(&mut self.prev, &mut self.cur);
+        self.cur.clear();
+        if self.iter % EVICT_AFTER_SCRAPES == 0 {
+            let iter = self.iter;
+            self.entries
+                .retain(|_, e| iter.saturating_sub(e.last_iter) < EVICT_AFTER_SCRAPES);
+        }
+        gone
+    }
+
+    /// Ends a failed scrape: every series of the last successful scrape goes stale.
+    pub(crate) fn finish_failure(&mut self) -> Vec<SeriesRef> {
+        self.cur.clear();
+        self.prev.drain().collect()
+    }
+
+    /// Every series this target currently exposes, for markers when the target goes away.
+    pub(crate) fn live_refs(&self) -> Vec<SeriesRef> {
+        self.prev.iter().copied().collect()
+    }
+
+    pub(crate) fn set_meta(&mut self, metric: &str, update: impl FnOnce(&mut MetricMeta)) {
+        let entry = self.metadata.entry(metric.to_string()).or_default();
+        let before = entry.clone();
+        update(entry);
+        if *entry != before {
+            self.metadata_changed = true;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The HTTP side of a scrape: one GET with Prometheus's headers, a size limit and a timeout.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+/// The Accept header Prometheus 2.x sends: OpenMetrics first, then the text format.
+const ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// How a target is scraped; fixed for the life of a target actor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FetchSettings {
+    pub url: String,
+    pub timeout: Duration,
+    /// 0 means no limit.
+    pub body_size_limit: u64,
+    /// A ready `Authorization` header value (basic or bearer), if any.
+    pub authorization: Option<String>,
+}
+
+/// A fetched body and the content type it came with.
+pub struct Fetched {
+    pub body: bytes::Bytes,
+    pub content_type: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("Get {url:?}: {reason}")]
+    Request { url: String, reason: String },
+    #[error("server returned HTTP status {0}")]
+    Status(String),
+    #[error("body size limit exceeded: the response is larger than {0} bytes; raise body_size_limit")]
+    BodyTooLarge(u64),
+    #[error("context deadline exceeded: no complete answer within the scrape timeout of {0:?}")]
+    Timeout(Duration),
+    #[error("reading body: {0}")]
+    Body(String),
+}
+
+thread_local! {
+    /// One client per arbiter thread: awc clients are not Send, and connections are kept
+    /// alive per thread, so each target reuses its thread's pool.
+    static CLIENT: RefCell<Option<awc::Client>> = const { RefCell::new(None) };
+}
+
+fn client() -> awc::Client {
+    CLIENT.with(|c| {
+        c.borrow_mut()
+            .get_or_insert_with(|| {
+                awc::Client::builder()
+                    // The whole-scrape deadline below is the real limit; this only stops awc's
+                    // own 5 s default from cutting longer configured timeouts short.
+                    .timeout(Duration::from_secs(3600))
+                    .finish()
+            })
+            .clone()
+    })
+}
+
+/// Scrapes once; must run on an actix arbiter (it uses that thread's client).
+pub async fn fetch(s: &FetchSettings) -> Result<Fetched, FetchError> {
+    match tokio::time::timeout(s.timeout, fetch_inner(s)).await {
+        Ok(r) => r,
+        Err(_) => Err(FetchError::Timeout(s.timeout)),
+    }
+}
+
+async fn fetch_inner(s: &FetchSettings) -> Result<Fetched, FetchError> {
+    let mut req = client()
+        .get(&s.url)
+        .insert_header(("Accept", ACCEPT))
+        .insert_header(("User-Agent", concat!("Pyrometer/", env!("CARGO_PKG_VERSION"))))
+        .insert_header((
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            format!("{}", s.timeout.as_secs_f64()),
+        ));
+    if let Some(auth) = &s.authorization {
+        req = req.insert_header(("Authorization", auth.as_str()));
+    }
+    let mut resp = req.send().await.map_err(|e| FetchError::Request {
+        url: s.url.clone(),
+        reason: e.to_string(),
+    })?;
+    let status = resp.status();
+    if status != awc::http::StatusCode::OK {
+        return Err(FetchError::Status(status.to_string()));
+    }
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let limit = if s.body_size_limit == 0 { usize::MAX } else { s.body_size_limit as usize };
+    let body = resp.body().limit(limit).await.map_err(|e| match e {
+        awc::error::PayloadError::Overflow => FetchError::BodyTooLarge(s.body_size_limit),
+        other => FetchError::Body(other.to_string()),
+    })?;
+    Ok(Fetched { body, content_type })
+}
