@@ -1,5 +1,6 @@
 //! Pyrometer: a Prometheus-compatible monitoring server, built as an actor-based concurrent
 //! scraping engine. See `DESIGN.md` in the repository docs for the path of a sample.
 
+pub mod config;
 pub mod model;
 pub mod storage;
