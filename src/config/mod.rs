@@ -1,0 +1,520 @@
+//! The `prometheus.yml` model: reading, defaults and validation of the configuration file.
+//!
+//! Input: the text of the file. Output: a [`Config`] whose scrape jobs carry their effective
+//! settings (global defaults applied), or one [`ConfigError`] that names the file, the line
+//! and the field at fault. Semantics follow Prometheus 2.x/3.x (`config/config.go`): unknown
+//! fields are errors, zero durations mean "inherit", secrets are hidden when written back.
+
+mod de;
+mod duration;
+mod http;
+mod relabel;
+mod remote;
+mod scrape;
+mod sd;
+mod size;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_errors;
+
+pub use duration::{format_duration, parse_duration, DurationError};
+pub use http::{Authorization, BasicAuth, HttpClientConfig, OAuth2, TlsConfig, SECRET_PLACEHOLDER};
+pub use relabel::{Action, RelabelConfig, RelabelRegex};
+pub use remote::{
+    AlertingConfig, AlertmanagerConfig, ExemplarsConfig, MetadataConfig, QueueConfig,
+    RemoteReadConfig, RemoteWriteConfig, StorageConfig, TracingConfig, TsdbConfig,
+};
+pub use scrape::{ScrapeConfig, StaticConfig};
+pub use sd::{DnsRecordType, DnsSdConfig, FileSdConfig, HttpSdConfig};
+pub use size::{format_size, parse_size, SizeError};
+pub use validate::{check_target_address, is_valid_label_name};
+
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use de::{checked_strings, Checked, CheckedList};
+use duration::serde_duration;
+use size::serde_size;
+use validate::deserialize_label_set;
+
+/// Everything that can go wrong loading a config; each message is complete on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path:?}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A problem at a known place in the file.
+    #[error("{file}:{line}:{column}: {message}")]
+    Parse {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A problem with no position (for example, an empty document where one is needed).
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("cannot write config as YAML: {0}")]
+    Write(#[source] serde_yaml::Error),
+}
+
+impl ConfigError {
+    /// The 1-based line of the problem, when known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ConfigError::Parse { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    fn from_yaml(err: serde_yaml::Error, file: &str) -> ConfigError {
+        let text = err.to_string();
+        match err.location() {
+            Some(loc) => {
+                let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+                let message = text.replacen(&suffix, "", 1);
+                ConfigError::Parse {
+                    file: file.to_string(),
+                    line: loc.line(),
+                    column: loc.column(),
+                    message: quote_backticks(&message),
+                }
+            }
+            None => ConfigError::Invalid {
+                file: file.to_string(),
+                message: quote_backticks(&text),
+            },
+        }
+    }
+}
+
+/// serde names fields in backticks; the rest of our messages use double quotes.
+fn quote_backticks(s: &str) -> String {
+    s.replace('`', "\"")
+}
+
+fn default_scrape_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_scrape_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// `global:` — defaults for every job and labels added to data leaving this server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    /// Default 1m.
+    #[serde(default, with = "serde_duration")]
+    pub scrape_interval: Duration,
+    /// Default 10s, capped at `scrape_interval`.
+    #[serde(default, with = "serde_duration")]
+    pub scrape_timeout: Duration,
+    /// Default 1m.
+    #[serde(default, with = "serde_duration")]
+    pub evaluation_interval: Duration,
+    #[serde(
+        default,
+        deserialize_with = "deserialize_label_set",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub external_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_log_file: Option<String>,
+    /// Defaults for the job limits of the same names (0 = no limit).
+    #[serde(default, with = "serde_size", skip_serializing_if = "is_zero")]
+    pub body_size_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sample_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub target_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_name_length_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_value_length_limit: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keep_dropped_targets: u64,
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            scrape_interval: default_scrape_interval(),
+            scrape_timeout: default_scrape_timeout(),
+            evaluation_interval: default_scrape_interval(),
+            external_labels: BTreeMap::new(),
+            query_log_file: None,
+            body_size_limit: 0,
+            sample_limit: 0,
+            target_limit: 0,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+            keep_dropped_targets: 0,
+        }
+    }
+}
+
+impl GlobalConfig {
+    /// Applies Prometheus's defaults to a section as read from the file.
+    fn resolve(&mut self) -> Result<(), String> {
+        if self.scrape_interval.is_zero() {
+            self.scrape_interval = default_scrape_interval();
+        }
+        if self.scrape_timeout > self.scrape_interval {
+            return Err(format!(
+                "global scrape timeout {} greater than scrape interval {}",
+                format_duration(self.scrape_timeout),
+                format_duration(self.scrape_interval)
+            ));
+        }
+        if self.scrape_timeout.is_zero() {
+            self.scrape_timeout = default_scrape_timeout().min(self.scrape_interval);
+        }
+        if self.evaluation_interval.is_zero() {
+            self.evaluation_interval = default_scrape_interval();
+        }
+        Ok(())
+    }
+}
+
+/// The whole `prometheus.yml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Config {
+    pub global: GlobalConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerting: Option<AlertingConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rule_files: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scrape_config_files: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scrape_configs: Vec<ScrapeConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TracingConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_write: Vec<RemoteWriteConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_read: Vec<RemoteReadConfig>,
+}
+
+impl Config {
+    /// Reads, parses and validates the file at `path`. Relative file names inside it
+    /// (rule files, discovery files, credentials, TLS files) are resolved against the
+    /// file's directory, as Prometheus does.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut config = Config::from_yaml(&text, &path.display().to_string())?;
+        if let Some(dir) = path.parent() {
+            config.resolve_paths(dir);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `file_name` is used in error messages only.
+    pub fn from_yaml(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+        if is_blank_yaml(text) {
+            // An empty file is a valid config: all defaults, nothing to scrape.
+            return Ok(Config::default());
+        }
+        // The global section is read first because scrape jobs inherit from it, wherever
+        // it stands in the file.
+        let head: GlobalOnly =
+            serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(e, file_name))?;
+        let seed = ConfigSeed {
+            global: head.global,
+        };
+        let de = serde_yaml::Deserializer::from_str(text);
+        seed.deserialize(de)
+            .map_err(|e| ConfigError::from_yaml(e, file_name))
+    }
+
+    /// The config as YAML in Prometheus's shape, durations in canonical form and secrets
+    /// replaced by `<secret>`; what `/api/v1/status/config` shows.
+    pub fn to_yaml(&self) -> Result<String, ConfigError> {
+        serde_yaml::to_string(self).map_err(ConfigError::Write)
+    }
+
+    /// Settings that parse but that Pyrometer does not act on yet, one phrase each, for a
+    /// warning at start-up.
+    pub fn unsupported_features(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (used, name) in [
+            (!self.rule_files.is_empty(), "rule_files"),
+            (!self.scrape_config_files.is_empty(), "scrape_config_files"),
+            (self.alerting.is_some(), "alerting"),
+            (!self.remote_write.is_empty(), "remote_write"),
+            (!self.remote_read.is_empty(), "remote_read"),
+            (self.storage.is_some(), "storage"),
+            (self.tracing.is_some(), "tracing"),
+            (
+                self.global.query_log_file.is_some(),
+                "global.query_log_file",
+            ),
+        ] {
+            if used {
+                out.push(name.to_string());
+            }
+        }
+        for sc in &self.scrape_configs {
+            let job = &sc.job_name;
+            let mut fields: Vec<&str> = sc.unsupported_discovery();
+            if !sc.dns_sd_configs.is_empty() {
+                fields.push("dns_sd_configs");
+            }
+            if sc.oauth2.is_some() {
+                fields.push("oauth2");
+            }
+            if sc.proxy_url.is_some() {
+                fields.push("proxy_url");
+            }
+            out.extend(fields.into_iter().map(|f| format!("job {job:?}: {f}")));
+        }
+        out
+    }
+
+    fn resolve_paths(&mut self, dir: &Path) {
+        let join = |p: &mut String| {
+            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
+                *p = dir.join(p.as_str()).display().to_string();
+            }
+        };
+        let join_opt = |p: &mut Option<String>| {
+            if let Some(p) = p {
+                join(p);
+            }
+        };
+        self.rule_files.iter_mut().for_each(join);
+        self.scrape_config_files.iter_mut().for_each(join);
+        for sc in &mut self.scrape_configs {
+            for sd in &mut sc.file_sd_configs {
+                sd.files.iter_mut().for_each(join);
+            }
+            if let Some(b) = &mut sc.basic_auth {
+                join_opt(&mut b.password_file);
+            }
+            if let Some(a) = &mut sc.authorization {
+                join_opt(&mut a.credentials_file);
+            }
+            if let Some(t) = &mut sc.tls_config {
+                join_opt(&mut t.ca_file);
+                join_opt(&mut t.cert_file);
+                join_opt(&mut t.key_file);
+            }
+        }
+    }
+}
+
+/// Whether the text holds no YAML content at all (only blanks and comments).
+fn is_blank_yaml(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    })
+}
+
+/// What the top level of the file must be, for "invalid type" messages.
+const EXPECTING_TOP: &str = "a prometheus.yml mapping with keys such as global and scrape_configs";
+
+/// First pass: only `global:`, everything else skipped.
+struct GlobalOnly {
+    global: GlobalConfig,
+}
+
+impl<'de> Deserialize<'de> for GlobalOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(GlobalOnlyVisitor)
+    }
+}
+
+struct GlobalOnlyVisitor;
+
+impl<'de> Visitor<'de> for GlobalOnlyVisitor {
+    type Value = GlobalOnly;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(EXPECTING_TOP)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GlobalOnly, A::Error> {
+        let mut global = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "global" && global.is_none() {
+                global = Some(map.next_value_seed(Checked::new(GlobalConfig::resolve))?);
+            } else {
+                // Unknown and repeated keys are reported by the second pass.
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(GlobalOnly {
+            global: global.unwrap_or_default(),
+        })
+    }
+}
+
+/// Top-level keys of `prometheus.yml`.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum TopField {
+    Global,
+    Alerting,
+    RuleFiles,
+    ScrapeConfigFiles,
+    ScrapeConfigs,
+    Storage,
+    Tracing,
+    RemoteWrite,
+    RemoteRead,
+}
+
+/// Second pass: the whole file, with the resolved global section at hand.
+struct ConfigSeed {
+    global: GlobalConfig,
+}
+
+impl<'de> DeserializeSeed<'de> for ConfigSeed {
+    type Value = Config;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Config, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ConfigSeed {
+    type Value = Config;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(EXPECTING_TOP)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Config, A::Error> {
+        let mut config = Config {
+            global: self.global,
+            ..Config::default()
+        };
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut first = |name: &'static str| -> Result<(), A::Error> {
+            if seen.contains(&name) {
+                return Err(A::Error::duplicate_field(name));
+            }
+            seen.push(name);
+            Ok(())
+        };
+        while let Some(key) = map.next_key::<TopField>()? {
+            match key {
+                TopField::Global => {
+                    first("global")?;
+                    // Already read and checked by the first pass.
+                    map.next_value::<IgnoredAny>()?;
+                }
+                TopField::Alerting => {
+                    first("alerting")?;
+                    config.alerting =
+                        Some(map.next_value_seed(Checked::new(AlertingConfig::validate))?);
+                }
+                TopField::RuleFiles => {
+                    first("rule_files")?;
+                    config.rule_files = map.next_value_seed(PathList("rule file"))?;
+                }
+                TopField::ScrapeConfigFiles => {
+                    first("scrape_config_files")?;
+                    config.scrape_config_files =
+                        map.next_value_seed(PathList("scrape config file"))?;
+                }
+                TopField::ScrapeConfigs => {
+                    first("scrape_configs")?;
+                    let global = &config.global;
+                    let mut jobs = HashSet::new();
+                    config.scrape_configs =
+                        map.next_value_seed(CheckedList::new(|sc: &mut ScrapeConfig| {
+                            sc.resolve(global)?;
+                            if !jobs.insert(sc.job_name.clone()) {
+                                return Err(format!(
+                                    "found multiple scrape configs with job name {:?}",
+                                    sc.job_name
+                                ));
+                            }
+                            Ok(())
+                        }))?;
+                }
+                TopField::Storage => {
+                    first("storage")?;
+                    config.storage = Some(
+                        map.next_value::<Option<StorageConfig>>()?
+                            .unwrap_or_default(),
+                    );
+                }
+                TopField::Tracing => {
+                    first("tracing")?;
+                    config.tracing = Some(
+                        map.next_value::<Option<TracingConfig>>()?
+                            .unwrap_or_default(),
+                    );
+                }
+                TopField::RemoteWrite => {
+                    first("remote_write")?;
+                    config.remote_write =
+                        map.next_value_seed(CheckedList::new(RemoteWriteConfig::validate))?;
+                }
+                TopField::RemoteRead => {
+                    first("remote_read")?;
+                    config.remote_read =
+                        map.next_value_seed(CheckedList::new(RemoteReadConfig::validate))?;
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Reads a list of file paths or globs (`rule_files`, `scrape_config_files`); Prometheus
+/// allows a `*` only in the last path element.
+fn path_list<'de, D: Deserializer<'de>>(d: D, what: &'static str) -> Result<Vec<String>, D::Error> {
+    checked_strings(d, |p| {
+        let ok = match p.find('*') {
+            None => true,
+            Some(i) => !p[i + 1..].contains('/'),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "invalid {what} path {p:?}: a '*' may appear only in the last path element"
+            ))
+        }
+    })
+}
+
+/// Seed form of [`path_list`].
+struct PathList(&'static str);
+
+impl<'de> DeserializeSeed<'de> for PathList {
+    type Value = Vec<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
+        path_list(d, self.0)
+    }
+}
