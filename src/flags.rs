@@ -29,11 +29,19 @@ pub struct Flags {
     pub external_url: String,
 
     /// Path to the console templates (accepted for compatibility; unused).
-    #[arg(long = "web.console.templates", default_value = "consoles", hide = true)]
+    #[arg(
+        long = "web.console.templates",
+        default_value = "consoles",
+        hide = true
+    )]
     pub console_templates: String,
 
     /// Path to the console libraries (accepted for compatibility; unused).
-    #[arg(long = "web.console.libraries", default_value = "console_libraries", hide = true)]
+    #[arg(
+        long = "web.console.libraries",
+        default_value = "console_libraries",
+        hide = true
+    )]
     pub console_libraries: String,
 
     /// Base path for metrics storage.

@@ -38,12 +38,19 @@ impl Log for Logger {
         }
         let ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let level = r.level().as_str().to_lowercase();
-        let caller = r.module_path().unwrap_or("").trim_start_matches("pyrometer::");
+        let caller = r
+            .module_path()
+            .unwrap_or("")
+            .trim_start_matches("pyrometer::");
         let msg = r.args().to_string();
         let line = if self.json {
-            serde_json::json!({"ts": ts.to_string(), "level": level, "caller": caller, "msg": msg}).to_string()
+            serde_json::json!({"ts": ts.to_string(), "level": level, "caller": caller, "msg": msg})
+                .to_string()
         } else {
-            format!("ts={ts} level={level} caller={caller} msg={}", logfmt_value(&msg))
+            format!(
+                "ts={ts} level={level} caller={caller} msg={}",
+                logfmt_value(&msg)
+            )
         };
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds of the scrape duration histogram, in seconds: from a fast loopback scrape
 /// to Prometheus's default 10 s timeout.
-const DURATION_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const DURATION_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Default)]
 pub struct SelfMetrics {
@@ -41,7 +43,8 @@ impl SelfMetrics {
         if !ok {
             self.scrape_failures_total.fetch_add(1, Ordering::Relaxed);
         }
-        self.samples_scraped_total.fetch_add(samples as u64, Ordering::Relaxed);
+        self.samples_scraped_total
+            .fetch_add(samples as u64, Ordering::Relaxed);
         for (i, le) in DURATION_BUCKETS.iter().enumerate() {
             if seconds <= *le {
                 self.duration_buckets[i].fetch_add(1, Ordering::Relaxed);
@@ -49,17 +52,20 @@ impl SelfMetrics {
             }
         }
         self.duration_count.fetch_add(1, Ordering::Relaxed);
-        self.duration_sum_us.fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        self.duration_sum_us
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
     }
 
     pub fn record_reload(&self, ok: bool, now_secs: u64) {
         self.config_reloads_total.fetch_add(1, Ordering::Relaxed);
         if ok {
             self.config_reload_success.store(1, Ordering::Relaxed);
-            self.config_reload_timestamp.store(now_secs, Ordering::Relaxed);
+            self.config_reload_timestamp
+                .store(now_secs, Ordering::Relaxed);
         } else {
             self.config_reload_success.store(0, Ordering::Relaxed);
-            self.config_reload_failures_total.fetch_add(1, Ordering::Relaxed);
+            self.config_reload_failures_total
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -68,23 +74,96 @@ impl SelfMetrics {
         let mut out = String::with_capacity(4096);
         let g = |v: &AtomicU64| v.load(Ordering::Relaxed);
         let mut family = |name: &str, kind: &str, help: &str, value: f64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         };
-        family("prometheus_target_scrapes_total", "counter", "Scrapes attempted.", g(&self.scrapes_total) as f64);
-        family("pyrometer_target_scrape_failures_total", "counter", "Scrapes that failed.", g(&self.scrape_failures_total) as f64);
+        family(
+            "prometheus_target_scrapes_total",
+            "counter",
+            "Scrapes attempted.",
+            g(&self.scrapes_total) as f64,
+        );
+        family(
+            "pyrometer_target_scrape_failures_total",
+            "counter",
+            "Scrapes that failed.",
+            g(&self.scrape_failures_total) as f64,
+        );
         family("prometheus_target_scrapes_skipped_total", "counter", "Scheduled scrapes skipped because the previous one of the same target was still running or late.", g(&self.scrapes_skipped_total) as f64);
-        family("pyrometer_target_samples_scraped_total", "counter", "Samples read from scrape bodies.", g(&self.samples_scraped_total) as f64);
-        family("prometheus_target_scrapes_sample_out_of_order_total", "counter", "Samples rejected because they were older than the newest sample of their series.", g(&self.out_of_order_total) as f64);
-        family("prometheus_target_scrapes_sample_duplicate_timestamp_total", "counter", "Samples rejected for a duplicate timestamp with a different value.", g(&self.duplicate_total) as f64);
-        family("prometheus_target_scrapes_exceeded_sample_limit_total", "counter", "Scrapes that hit sample_limit.", g(&self.sample_limit_exceeded_total) as f64);
-        family("prometheus_tsdb_head_samples_appended_total", "counter", "Samples appended to the head.", appended_total as f64);
-        family("prometheus_tsdb_head_series", "gauge", "Series in the head.", head.series as f64);
-        family("pyrometer_tsdb_head_samples", "gauge", "Samples held in the head.", head.samples as f64);
-        family("pyrometer_active_targets", "gauge", "Targets being scraped.", active_targets as f64);
-        family("prometheus_config_last_reload_successful", "gauge", "Whether the last configuration load succeeded.", g(&self.config_reload_success) as f64);
-        family("prometheus_config_last_reload_success_timestamp_seconds", "gauge", "Time of the last successful configuration load.", g(&self.config_reload_timestamp) as f64);
-        family("pyrometer_config_reloads_total", "counter", "Configuration loads attempted.", g(&self.config_reloads_total) as f64);
-        family("pyrometer_config_reload_failures_total", "counter", "Configuration loads that failed.", g(&self.config_reload_failures_total) as f64);
+        family(
+            "pyrometer_target_samples_scraped_total",
+            "counter",
+            "Samples read from scrape bodies.",
+            g(&self.samples_scraped_total) as f64,
+        );
+        family(
+            "prometheus_target_scrapes_sample_out_of_order_total",
+            "counter",
+            "Samples rejected because they were older than the newest sample of their series.",
+            g(&self.out_of_order_total) as f64,
+        );
+        family(
+            "prometheus_target_scrapes_sample_duplicate_timestamp_total",
+            "counter",
+            "Samples rejected for a duplicate timestamp with a different value.",
+            g(&self.duplicate_total) as f64,
+        );
+        family(
+            "prometheus_target_scrapes_exceeded_sample_limit_total",
+            "counter",
+            "Scrapes that hit sample_limit.",
+            g(&self.sample_limit_exceeded_total) as f64,
+        );
+        family(
+            "prometheus_tsdb_head_samples_appended_total",
+            "counter",
+            "Samples appended to the head.",
+            appended_total as f64,
+        );
+        family(
+            "prometheus_tsdb_head_series",
+            "gauge",
+            "Series in the head.",
+            head.series as f64,
+        );
+        family(
+            "pyrometer_tsdb_head_samples",
+            "gauge",
+            "Samples held in the head.",
+            head.samples as f64,
+        );
+        family(
+            "pyrometer_active_targets",
+            "gauge",
+            "Targets being scraped.",
+            active_targets as f64,
+        );
+        family(
+            "prometheus_config_last_reload_successful",
+            "gauge",
+            "Whether the last configuration load succeeded.",
+            g(&self.config_reload_success) as f64,
+        );
+        family(
+            "prometheus_config_last_reload_success_timestamp_seconds",
+            "gauge",
+            "Time of the last successful configuration load.",
+            g(&self.config_reload_timestamp) as f64,
+        );
+        family(
+            "pyrometer_config_reloads_total",
+            "counter",
+            "Configuration loads attempted.",
+            g(&self.config_reloads_total) as f64,
+        );
+        family(
+            "pyrometer_config_reload_failures_total",
+            "counter",
+            "Configuration loads that failed.",
+            g(&self.config_reload_failures_total) as f64,
+        );
 
         let name = "pyrometer_target_scrape_duration_seconds";
         let _ = writeln!(out, "# HELP {name} Duration of scrapes, from request to committed samples.\n# TYPE {name} histogram");

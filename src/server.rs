@@ -24,7 +24,10 @@ struct Reloader {
 
 impl Reload for Reloader {
     fn reload(&self) -> Result<(), String> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         match Config::load(&self.path) {
             Ok(cfg) => {
                 warn_unsupported(&cfg);
@@ -32,7 +35,10 @@ impl Reload for Reloader {
                 *self.config.write() = cfg.clone();
                 self.manager.do_send(ApplyConfig(cfg));
                 self.metrics.record_reload(true, now);
-                log::info!("completed loading of configuration file {}", self.path.display());
+                log::info!(
+                    "completed loading of configuration file {}",
+                    self.path.display()
+                );
                 Ok(())
             }
             Err(e) => {
@@ -63,10 +69,13 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
         max_samples: flags.query_max_samples,
     };
     log::info!("starting Pyrometer version={}", env!("CARGO_PKG_VERSION"));
-    let cfg = Config::load(&flags.config_file).map_err(|e| anyhow::anyhow!("error loading config: {e}"))?;
+    let cfg = Config::load(&flags.config_file)
+        .map_err(|e| anyhow::anyhow!("error loading config: {e}"))?;
     warn_unsupported(&cfg);
     let threads = match flags.scrape_threads {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         n => n,
     };
 
@@ -75,12 +84,20 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
         let head = Arc::new(Head::new());
         let registry = Arc::new(TargetRegistry::new());
         let metrics = Arc::new(SelfMetrics::new());
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         metrics.record_reload(true, now);
         let config = Arc::new(RwLock::new(Arc::new(cfg)));
 
         StoreActor::new(head.clone(), retention).start();
-        let ctx = Arc::new(ScrapeContext::new(head.clone(), registry.clone(), metrics.clone(), threads));
+        let ctx = Arc::new(ScrapeContext::new(
+            head.clone(),
+            registry.clone(),
+            metrics.clone(),
+            threads,
+        ));
         let manager = ScrapeManager::new(ctx).start();
         manager.do_send(ApplyConfig(config.read().clone()));
         let reloader = Arc::new(Reloader {
@@ -118,7 +135,10 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
         let handle = server.handle();
         actix_web::rt::spawn(server);
         ready.store(true, Ordering::Release);
-        log::info!("server is ready to receive web requests on {}", flags.listen_address);
+        log::info!(
+            "server is ready to receive web requests on {}",
+            flags.listen_address
+        );
 
         wait_for_shutdown(reloader, quit).await;
         log::info!("stopping scrape manager and web server");

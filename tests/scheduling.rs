@@ -24,10 +24,17 @@ struct Log {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
-async fn metrics(req: HttpRequest, log: web::Data<Arc<Mutex<Log>>>, slow: web::Data<Vec<u16>>) -> HttpResponse {
+async fn metrics(
+    req: HttpRequest,
+    log: web::Data<Arc<Mutex<Log>>>,
+    slow: web::Data<Vec<u16>>,
+) -> HttpResponse {
     let port = req.app_config().local_addr().port();
     {
         let mut l = log.lock();
@@ -41,7 +48,9 @@ async fn metrics(req: HttpRequest, log: web::Data<Arc<Mutex<Log>>>, slow: web::D
         actix_web::rt::time::sleep(Duration::from_millis(600)).await;
     }
     *log.lock().in_flight.entry(port).or_default() -= 1;
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(format!("# TYPE m gauge\nm{{port=\"{port}\"}} 1\n"))
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(format!("# TYPE m gauge\nm{{port=\"{port}\"}} 1\n"))
 }
 
 #[test]
@@ -49,7 +58,10 @@ fn five_hundred_targets_spread_without_overlap_or_miss() {
     let listeners: Vec<std::net::TcpListener> = (0..TARGETS)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
         .collect();
-    let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().map(|a| a.port()).unwrap_or(0)).collect();
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()).unwrap_or(0))
+        .collect();
     let slow: Vec<u16> = ports[..SLOW_TARGETS].to_vec();
     let log = Arc::new(Mutex::new(Log::default()));
 
@@ -92,11 +104,18 @@ fn five_hundred_targets_spread_without_overlap_or_miss() {
     let _ = server_thread.join();
 
     let log = log.lock();
-    assert_eq!(log.max_in_flight, 1, "a target was scraped while its previous scrape was running");
+    assert_eq!(
+        log.max_in_flight, 1,
+        "a target was scraped while its previous scrape was running"
+    );
     let mut phase_buckets = [0usize; 10];
     for port in &ports {
         let starts: Vec<i64> = log.starts.get(port).cloned().unwrap_or_default();
-        let in_window: Vec<i64> = starts.iter().copied().filter(|t| (window_start..window_end).contains(t)).collect();
+        let in_window: Vec<i64> = starts
+            .iter()
+            .copied()
+            .filter(|t| (window_start..window_end).contains(t))
+            .collect();
         assert!(
             (9..=11).contains(&in_window.len()),
             "target {port} was scraped {} times in a 10 s window at a 1 s interval",
@@ -104,7 +123,10 @@ fn five_hundred_targets_spread_without_overlap_or_miss() {
         );
         for pair in in_window.windows(2) {
             let gap = pair[1] - pair[0];
-            assert!((700..=1300).contains(&gap), "target {port}: {gap} ms between scrapes at a 1 s interval");
+            assert!(
+                (700..=1300).contains(&gap),
+                "target {port}: {gap} ms between scrapes at a 1 s interval"
+            );
         }
         if let Some(first) = in_window.first() {
             phase_buckets[(first.rem_euclid(1000) / 100) as usize] += 1;
@@ -113,5 +135,8 @@ fn five_hundred_targets_spread_without_overlap_or_miss() {
     // Uniform phases put 50 targets in each 100 ms slice; a burst would pile them into few.
     let max = phase_buckets.iter().copied().max().unwrap_or(0);
     let min = phase_buckets.iter().copied().min().unwrap_or(0);
-    assert!(max <= 90 && min >= 15, "scrape starts are not spread over the interval: {phase_buckets:?}");
+    assert!(
+        max <= 90 && min >= 15,
+        "scrape starts are not spread over the interval: {phase_buckets:?}"
+    );
 }

@@ -21,7 +21,10 @@ fn tutorial_flow_down_then_up() {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    assert!(ok, "python3 with prometheus_client is required: run .ci/run (pip install prometheus-client)");
+    assert!(
+        ok,
+        "python3 with prometheus_client is required: run .ci/run (pip install prometheus-client)"
+    );
 
     let app_port = free_port();
     let config = format!(
@@ -32,24 +35,43 @@ fn tutorial_flow_down_then_up() {
     // Before the app exists: the target is known, then DOWN with the connection error.
     let t = p.get_json("/api/v1/targets");
     let app = target(&t, "app");
-    assert_eq!(app["scrapeUrl"], format!("http://localhost:{app_port}/metrics"));
+    assert_eq!(
+        app["scrapeUrl"],
+        format!("http://localhost:{app_port}/metrics")
+    );
     assert_eq!(app["labels"]["instance"], format!("localhost:{app_port}"));
     assert_eq!(app["labels"]["job"], "app");
     assert_eq!(app["scrapeInterval"], "1s");
-    assert!(["unknown", "down"].contains(&app["health"].as_str().unwrap_or("")), "{app}");
-    wait_until(Duration::from_secs(10), "app target DOWN", || target(&p.get_json("/api/v1/targets"), "app")["health"] == "down");
+    assert!(
+        ["unknown", "down"].contains(&app["health"].as_str().unwrap_or("")),
+        "{app}"
+    );
+    wait_until(Duration::from_secs(10), "app target DOWN", || {
+        target(&p.get_json("/api/v1/targets"), "app")["health"] == "down"
+    });
     let t = p.get_json("/api/v1/targets");
-    let err = target(&t, "app")["lastError"].as_str().unwrap_or("").to_lowercase();
-    assert!(err.contains("refused") || err.contains("connect"), "lastError should name the connection failure: {err}");
+    let err = target(&t, "app")["lastError"]
+        .as_str()
+        .unwrap_or("")
+        .to_lowercase();
+    assert!(
+        err.contains("refused") || err.contains("connect"),
+        "lastError should name the connection failure: {err}"
+    );
 
     let (code, page) = get(&p.url("/targets")).expect("targets page");
     assert_eq!(code, 200);
-    assert!(page.contains(">app<") && page.contains("DOWN"), "targets page lacks the app job or DOWN state");
+    assert!(
+        page.contains(">app<") && page.contains("DOWN"),
+        "targets page lacks the app job or DOWN state"
+    );
     assert_eq!(p.query("up{job=\"app\"}")[0]["value"][1], "0");
 
     // The app starts exposing metrics with the official client library: UP on the next scrape.
     let _app = python_exporter(app_port);
-    wait_until(Duration::from_secs(20), "app target UP", || target(&p.get_json("/api/v1/targets"), "app")["health"] == "up");
+    wait_until(Duration::from_secs(20), "app target UP", || {
+        target(&p.get_json("/api/v1/targets"), "app")["health"] == "up"
+    });
     let t = p.get_json("/api/v1/targets");
     assert_eq!(target(&t, "app")["lastError"], "");
     let (_, page) = get(&p.url("/targets")).expect("targets page");
@@ -71,7 +93,13 @@ fn tutorial_flow_down_then_up() {
     // Pyrometer scraping itself.
     let r = p.query("prometheus_tsdb_head_series{job=\"pyrometer\"}");
     assert_eq!(r.len(), 1, "self-scrape missing: {r:?}");
-    assert!(r[0]["value"][1].as_str().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) > 0.0);
+    assert!(
+        r[0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            > 0.0
+    );
 
     // Metadata from the app's HELP/TYPE lines.
     let m = p.get_json("/api/v1/metadata?metric=tutorial_requests");
@@ -91,8 +119,19 @@ fn api_errors_use_prometheus_shape() {
     let (code, body) = post(&p.url("/api/v1/query"), &[("query", "vector(1)")]).expect("post");
     assert_eq!(code, 200, "{body}");
     let (code, _) = post(&p.url("/-/reload"), &[]).expect("reload");
-    assert_eq!(code, 403, "reload must be refused without --web.enable-lifecycle");
-    for path in ["/api/v1/status/config", "/api/v1/status/flags", "/api/v1/status/buildinfo", "/api/v1/status/runtimeinfo", "/api/v1/status/tsdb", "/-/healthy", "/metrics"] {
+    assert_eq!(
+        code, 403,
+        "reload must be refused without --web.enable-lifecycle"
+    );
+    for path in [
+        "/api/v1/status/config",
+        "/api/v1/status/flags",
+        "/api/v1/status/buildinfo",
+        "/api/v1/status/runtimeinfo",
+        "/api/v1/status/tsdb",
+        "/-/healthy",
+        "/metrics",
+    ] {
         let (code, _) = get(&p.url(path)).expect(path);
         assert_eq!(code, 200, "{path}");
     }

@@ -51,7 +51,7 @@ impl ScrapeCache {
         let gone: Vec<SeriesRef> = self.prev.difference(&self.cur).copied().collect();
         std::mem::swap(&mut self.prev, &mut self.cur);
         self.cur.clear();
-        if self.iter % EVICT_AFTER_SCRAPES == 0 {
+        if self.iter.is_multiple_of(EVICT_AFTER_SCRAPES) {
             let iter = self.iter;
             self.entries
                 .retain(|_, e| iter.saturating_sub(e.last_iter) < EVICT_AFTER_SCRAPES);

@@ -29,7 +29,9 @@ pub enum FetchError {
     Request { url: String, reason: String },
     #[error("server returned HTTP status {0}")]
     Status(String),
-    #[error("body size limit exceeded: the response is larger than {0} bytes; raise body_size_limit")]
+    #[error(
+        "body size limit exceeded: the response is larger than {0} bytes; raise body_size_limit"
+    )]
     BodyTooLarge(u64),
     #[error("context deadline exceeded: no complete answer within the scrape timeout of {0:?}")]
     Timeout(Duration),
@@ -69,7 +71,10 @@ async fn fetch_inner(s: &FetchSettings) -> Result<Fetched, FetchError> {
     let mut req = client()
         .get(&s.url)
         .insert_header(("Accept", ACCEPT))
-        .insert_header(("User-Agent", concat!("Pyrometer/", env!("CARGO_PKG_VERSION"))))
+        .insert_header((
+            "User-Agent",
+            concat!("Pyrometer/", env!("CARGO_PKG_VERSION")),
+        ))
         .insert_header((
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", s.timeout.as_secs_f64()),
@@ -91,7 +96,11 @@ async fn fetch_inner(s: &FetchSettings) -> Result<Fetched, FetchError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let limit = if s.body_size_limit == 0 { usize::MAX } else { s.body_size_limit as usize };
+    let limit = if s.body_size_limit == 0 {
+        usize::MAX
+    } else {
+        s.body_size_limit as usize
+    };
     let body = resp.body().limit(limit).await.map_err(|e| match e {
         awc::error::PayloadError::Overflow => FetchError::BodyTooLarge(s.body_size_limit),
         other => FetchError::Body(other.to_string()),

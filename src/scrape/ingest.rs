@@ -6,9 +6,9 @@
 //! of it is stored.
 
 use super::cache::{CacheEntry, ScrapeCache};
+use crate::config::RelabelConfig;
 use crate::model::{stale_nan, Labels, LabelsBuilder, METRIC_NAME};
 use crate::relabel::relabel;
-use crate::config::RelabelConfig;
 use crate::storage::{Appender, SeriesRef};
 use crate::textparse::{Entry, Format, ParseError, Parser};
 use std::borrow::Cow;
@@ -34,10 +34,21 @@ pub enum IngestError {
     Parse(#[from] ParseError),
     #[error("sample limit exceeded: the target exposes more than {limit} samples after metric relabeling; raise sample_limit or drop series with metric_relabel_configs")]
     SampleLimit { limit: usize },
-    #[error("label limit exceeded: series {series:?} has {count} labels, more than label_limit {limit}")]
-    LabelLimit { series: String, count: usize, limit: usize },
+    #[error(
+        "label limit exceeded: series {series:?} has {count} labels, more than label_limit {limit}"
+    )]
+    LabelLimit {
+        series: String,
+        count: usize,
+        limit: usize,
+    },
     #[error("label {name:?} of series {series:?} exceeds {what} length limit {limit}")]
-    LabelLength { series: String, name: String, what: &'static str, limit: usize },
+    LabelLength {
+        series: String,
+        name: String,
+        what: &'static str,
+        limit: usize,
+    },
 }
 
 /// Counts of one successful ingest.
@@ -63,7 +74,12 @@ pub fn ingest(
     let iter = cache.iter;
     while let Some(entry) = parser.next()? {
         let (series, name, value, timestamp_ms) = match entry {
-            Entry::Sample { series, name, value, timestamp_ms } => (series, name, value, timestamp_ms),
+            Entry::Sample {
+                series,
+                name,
+                value,
+                timestamp_ms,
+            } => (series, name, value, timestamp_ms),
             Entry::Help { metric, text } => {
                 cache.set_meta(metric, |m| {
                     if m.help != text {
@@ -104,14 +120,28 @@ pub fn ingest(
                 label_buf.clear();
                 parser.labels(&mut label_buf);
                 let Some(labels) = sample_labels(name, &label_buf, settings) else {
-                    cache.entries.insert(series.into(), CacheEntry { r: 0, dropped: true, last_iter: iter });
+                    cache.entries.insert(
+                        series.into(),
+                        CacheEntry {
+                            r: 0,
+                            dropped: true,
+                            last_iter: iter,
+                        },
+                    );
                     continue;
                 };
                 check_label_limits(&labels, settings)?;
                 let r = app.append(&labels, t, value);
                 if cache
                     .entries
-                    .insert(series.into(), CacheEntry { r, dropped: false, last_iter: iter })
+                    .insert(
+                        series.into(),
+                        CacheEntry {
+                            r,
+                            dropped: false,
+                            last_iter: iter,
+                        },
+                    )
                     .is_none()
                 {
                     report.series_added += 1;
@@ -121,7 +151,9 @@ pub fn ingest(
         };
         report.post_relabel += 1;
         if settings.sample_limit > 0 && report.post_relabel > settings.sample_limit {
-            return Err(IngestError::SampleLimit { limit: settings.sample_limit });
+            return Err(IngestError::SampleLimit {
+                limit: settings.sample_limit,
+            });
         }
         if !explicit_ts {
             cache.cur.insert(r);
@@ -132,7 +164,11 @@ pub fn ingest(
 
 /// The final labels of a scraped sample: its own labels merged with the target's under the
 /// `honor_labels` rule, then metric relabeling. None if relabeling drops it.
-fn sample_labels(name: &str, scraped: &[(&str, Cow<'_, str>)], s: &IngestSettings) -> Option<Labels> {
+fn sample_labels(
+    name: &str,
+    scraped: &[(&str, Cow<'_, str>)],
+    s: &IngestSettings,
+) -> Option<Labels> {
     let mut b = LabelsBuilder::with_capacity(scraped.len() + s.target_labels.len() + 1);
     b.set(METRIC_NAME, name);
     for (n, v) in scraped {
@@ -172,13 +208,14 @@ fn check_label_limits(labels: &Labels, s: &IngestSettings) -> Result<(), IngestE
         });
     }
     for l in labels {
-        let (what, limit, len) = if s.label_name_length_limit > 0 && l.name.len() > s.label_name_length_limit {
-            ("name", s.label_name_length_limit, l.name.len())
-        } else if s.label_value_length_limit > 0 && l.value.len() > s.label_value_length_limit {
-            ("value", s.label_value_length_limit, l.value.len())
-        } else {
-            continue;
-        };
+        let (what, limit, len) =
+            if s.label_name_length_limit > 0 && l.name.len() > s.label_name_length_limit {
+                ("name", s.label_name_length_limit, l.name.len())
+            } else if s.label_value_length_limit > 0 && l.value.len() > s.label_value_length_limit {
+                ("value", s.label_value_length_limit, l.value.len())
+            } else {
+                continue;
+            };
         let _ = len;
         return Err(IngestError::LabelLength {
             series: labels.to_string(),

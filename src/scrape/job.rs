@@ -56,7 +56,8 @@ impl JobActor {
         }
         self.ctx.registry.set_dropped(&self.cfg.job_name, dropped);
 
-        let mut wanted: HashMap<u64, BuiltTarget> = built.into_iter().map(|t| (t.spec.key, t)).collect();
+        let mut wanted: HashMap<u64, BuiltTarget> =
+            built.into_iter().map(|t| (t.spec.key, t)).collect();
         let keys: Vec<u64> = self.running.keys().copied().collect();
         for key in keys {
             let unchanged = match (wanted.get(&key), self.running.get(&key)) {
@@ -130,8 +131,10 @@ impl Handler<UpdateJob> for JobActor {
 
     fn handle(&mut self, msg: UpdateJob, _: &mut Context<Self>) {
         self.cfg = msg.0;
-        self.groups
-            .insert("static".to_string(), static_groups(&self.cfg.static_configs));
+        self.groups.insert(
+            "static".to_string(),
+            static_groups(&self.cfg.static_configs),
+        );
         self.reconcile();
     }
 }

@@ -51,8 +51,15 @@ pub struct ScrapeContext {
 
 impl ScrapeContext {
     /// Starts one arbiter (thread) per `threads` for the target actors.
-    pub fn new(head: Arc<Head>, registry: Arc<TargetRegistry>, metrics: Arc<SelfMetrics>, threads: usize) -> Self {
-        let arbiters = (0..threads.max(1)).map(|_| Arbiter::new().handle()).collect();
+    pub fn new(
+        head: Arc<Head>,
+        registry: Arc<TargetRegistry>,
+        metrics: Arc<SelfMetrics>,
+        threads: usize,
+    ) -> Self {
+        let arbiters = (0..threads.max(1))
+            .map(|_| Arbiter::new().handle())
+            .collect();
         ScrapeContext {
             head,
             registry,
@@ -65,7 +72,9 @@ impl ScrapeContext {
     fn start_target(&self, spec: Arc<TargetSpec>, status: Arc<TargetStatus>) -> Addr<TargetActor> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
         let (head, metrics) = (self.head.clone(), self.metrics.clone());
-        TargetActor::start_in_arbiter(&self.arbiters[i], move |_| TargetActor::new(spec, status, head, metrics))
+        TargetActor::start_in_arbiter(&self.arbiters[i], move |_| {
+            TargetActor::new(spec, status, head, metrics)
+        })
     }
 
     pub fn threads(&self) -> usize {

@@ -117,7 +117,8 @@ impl TargetRegistry {
 
     /// Active targets sorted by scrape pool, then labels: the order of the targets page.
     pub fn active(&self) -> Vec<Arc<TargetStatus>> {
-        let mut out: Vec<Arc<TargetStatus>> = self.active.iter().map(|e| e.value().clone()).collect();
+        let mut out: Vec<Arc<TargetStatus>> =
+            self.active.iter().map(|e| e.value().clone()).collect();
         out.sort_by(|a, b| (&a.scrape_pool, &a.labels).cmp(&(&b.scrape_pool, &b.labels)));
         out
     }

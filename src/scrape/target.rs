@@ -65,7 +65,12 @@ pub struct TargetActor {
 }
 
 impl TargetActor {
-    pub fn new(spec: Arc<TargetSpec>, status: Arc<TargetStatus>, head: Arc<Head>, metrics: Arc<SelfMetrics>) -> Self {
+    pub fn new(
+        spec: Arc<TargetSpec>,
+        status: Arc<TargetStatus>,
+        head: Arc<Head>,
+        metrics: Arc<SelfMetrics>,
+    ) -> Self {
         TargetActor {
             spec,
             status,
@@ -93,16 +98,24 @@ impl TargetActor {
         if self.next_slot_ms <= now {
             // Far behind (a stalled thread or a suspended process): resume at the next slot.
             let missed = (now - self.next_slot_ms) / self.interval_ms() + 1;
-            self.metrics.scrapes_skipped_total.fetch_add(missed as u64, Ordering::Relaxed);
+            self.metrics
+                .scrapes_skipped_total
+                .fetch_add(missed as u64, Ordering::Relaxed);
             self.next_slot_ms = first_slot(now, self.spec.phase_ms(), self.interval_ms());
         }
         self.schedule(ctx);
         if self.scraping {
-            self.metrics.scrapes_skipped_total.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .scrapes_skipped_total
+                .fetch_add(1, Ordering::Relaxed);
             return;
         }
         self.scraping = true;
-        let ts = if now - slot <= TIMESTAMP_TOLERANCE_MS { slot } else { now };
+        let ts = if now - slot <= TIMESTAMP_TOLERANCE_MS {
+            slot
+        } else {
+            now
+        };
         let spec = self.spec.clone();
         let started = Instant::now();
         let scrape = async move { fetch(&spec.fetch).await };
@@ -118,20 +131,39 @@ impl TargetActor {
         self.cache.begin();
         let mut app = self.head.appender();
         let outcome = res.map_err(ScrapeError::from).and_then(|f| {
-            let body = std::str::from_utf8(&f.body).map_err(|e| ScrapeError::Utf8(e.valid_up_to()))?;
+            let body =
+                std::str::from_utf8(&f.body).map_err(|e| ScrapeError::Utf8(e.valid_up_to()))?;
             let format = Format::from_content_type(&f.content_type);
-            Ok(ingest(body, format, &self.spec.ingest, &mut self.cache, app.as_mut(), ts)?)
+            Ok(ingest(
+                body,
+                format,
+                &self.spec.ingest,
+                &mut self.cache,
+                app.as_mut(),
+                ts,
+            )?)
         });
         let secs = took.as_secs_f64();
         let (report, error) = match outcome {
             Ok(r) => {
                 let gone = self.cache.finish_success();
                 append_stale(app.as_mut(), &gone, ts);
-                ([1.0, secs, r.scraped as f64, r.post_relabel as f64, r.series_added as f64], None)
+                (
+                    [
+                        1.0,
+                        secs,
+                        r.scraped as f64,
+                        r.post_relabel as f64,
+                        r.series_added as f64,
+                    ],
+                    None,
+                )
             }
             Err(e) => {
                 if matches!(e, ScrapeError::Ingest(IngestError::SampleLimit { .. })) {
-                    self.metrics.sample_limit_exceeded_total.fetch_add(1, Ordering::Relaxed);
+                    self.metrics
+                        .sample_limit_exceeded_total
+                        .fetch_add(1, Ordering::Relaxed);
                 }
                 app.rollback();
                 app = self.head.appender();
@@ -140,16 +172,31 @@ impl TargetActor {
                 ([0.0, secs, 0.0, 0.0, 0.0], Some(e.to_string()))
             }
         };
-        append_report(app.as_mut(), &mut self.cache, &self.spec.ingest.target_labels, ts, report);
+        append_report(
+            app.as_mut(),
+            &mut self.cache,
+            &self.spec.ingest.target_labels,
+            ts,
+            report,
+        );
         let stats = app.commit();
-        self.metrics.out_of_order_total.fetch_add(stats.out_of_order as u64, Ordering::Relaxed);
-        self.metrics.duplicate_total.fetch_add(stats.duplicates as u64, Ordering::Relaxed);
-        self.metrics.observe_scrape(secs, error.is_none(), report[2] as usize);
+        self.metrics
+            .out_of_order_total
+            .fetch_add(stats.out_of_order as u64, Ordering::Relaxed);
+        self.metrics
+            .duplicate_total
+            .fetch_add(stats.duplicates as u64, Ordering::Relaxed);
+        self.metrics
+            .observe_scrape(secs, error.is_none(), report[2] as usize);
         if self.cache.metadata_changed {
             *self.status.metadata.write() = Arc::new(self.cache.metadata.clone());
         }
         let mut h = self.status.health.write();
-        h.state = if error.is_some() { HealthState::Down } else { HealthState::Up };
+        h.state = if error.is_some() {
+            HealthState::Down
+        } else {
+            HealthState::Up
+        };
         h.last_error = error.unwrap_or_default();
         h.last_scrape = Some(std::time::UNIX_EPOCH + Duration::from_millis(ts.max(0) as u64));
         h.last_duration = took;
@@ -218,7 +265,11 @@ mod tests {
             (0, 0, 15_000, 0),
         ];
         for (now, phase, interval, want) in cases {
-            assert_eq!(first_slot(now, phase, interval), want, "{now} {phase} {interval}");
+            assert_eq!(
+                first_slot(now, phase, interval),
+                want,
+                "{now} {phase} {interval}"
+            );
         }
     }
 }

@@ -26,7 +26,10 @@ pub struct BuiltTarget {
 }
 
 /// Builds the job's targets; targets dropped by relabeling (or unusable) are returned apart.
-pub fn build_targets(cfg: &ScrapeConfig, groups: &[TargetGroup]) -> (Vec<BuiltTarget>, Vec<DroppedTarget>) {
+pub fn build_targets(
+    cfg: &ScrapeConfig,
+    groups: &[TargetGroup],
+) -> (Vec<BuiltTarget>, Vec<DroppedTarget>) {
     let mut active = Vec::new();
     let mut dropped = Vec::new();
     for g in groups {
@@ -59,8 +62,14 @@ fn discovered_labels(cfg: &ScrapeConfig, g: &TargetGroup, t: &Labels) -> Labels 
         ("job", cfg.job_name.clone()),
         ("__scheme__", cfg.scheme.clone()),
         ("__metrics_path__", cfg.metrics_path.clone()),
-        ("__scrape_interval__", crate::config::format_duration(cfg.scrape_interval)),
-        ("__scrape_timeout__", crate::config::format_duration(cfg.scrape_timeout)),
+        (
+            "__scrape_interval__",
+            crate::config::format_duration(cfg.scrape_interval),
+        ),
+        (
+            "__scrape_timeout__",
+            crate::config::format_duration(cfg.scrape_timeout),
+        ),
     ];
     for (n, v) in defaults {
         if b.get(n).is_none() {
@@ -88,7 +97,10 @@ fn populate(cfg: &ScrapeConfig, discovered: &Labels) -> Option<BuiltTarget> {
         return None;
     }
     let scheme = relabeled.get("__scheme__").unwrap_or("http").to_string();
-    let path = relabeled.get("__metrics_path__").unwrap_or("/metrics").to_string();
+    let path = relabeled
+        .get("__metrics_path__")
+        .unwrap_or("/metrics")
+        .to_string();
     let interval = relabeled
         .get("__scrape_interval__")
         .and_then(|v| parse_duration(v).ok())
@@ -143,7 +155,13 @@ fn populate(cfg: &ScrapeConfig, discovered: &Labels) -> Option<BuiltTarget> {
     })
 }
 
-fn scrape_url(cfg: &ScrapeConfig, labels: &Labels, scheme: &str, address: &str, path: &str) -> String {
+fn scrape_url(
+    cfg: &ScrapeConfig,
+    labels: &Labels,
+    scheme: &str,
+    address: &str,
+    path: &str,
+) -> String {
     let mut url = format!("{scheme}://{address}{path}");
     let mut params: Vec<(String, String)> = Vec::new();
     for (name, values) in &cfg.params {
@@ -162,7 +180,13 @@ fn scrape_url(cfg: &ScrapeConfig, labels: &Labels, scheme: &str, address: &str, 
         }
     }
     for (i, (k, v)) in params.iter().enumerate() {
-        let _ = write!(url, "{}{}={}", if i == 0 { '?' } else { '&' }, query_escape(k), query_escape(v));
+        let _ = write!(
+            url,
+            "{}{}={}",
+            if i == 0 { '?' } else { '&' },
+            query_escape(k),
+            query_escape(v)
+        );
     }
     url
 }
@@ -171,7 +195,9 @@ fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => {
                 let _ = write!(out, "%{b:02X}");
@@ -185,15 +211,24 @@ fn authorization_header(cfg: &ScrapeConfig) -> Option<String> {
     if let Some(b) = &cfg.basic_auth {
         let password = match (&b.password, &b.password_file) {
             (Some(p), _) => p.clone(),
-            (None, Some(f)) => std::fs::read_to_string(f).unwrap_or_default().trim().to_string(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             _ => String::new(),
         };
-        return Some(format!("Basic {}", base64(format!("{}:{}", b.username, password).as_bytes())));
+        return Some(format!(
+            "Basic {}",
+            base64(format!("{}:{}", b.username, password).as_bytes())
+        ));
     }
     if let Some(a) = &cfg.authorization {
         let creds = match (&a.credentials, &a.credentials_file) {
             (Some(c), _) => c.clone(),
-            (None, Some(f)) => std::fs::read_to_string(f).unwrap_or_default().trim().to_string(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             _ => return None,
         };
         return Some(format!("{} {}", a.credentials_type, creds));
@@ -206,7 +241,11 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -225,7 +264,14 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("user:pass", "dXNlcjpwYXNz")];
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("user:pass", "dXNlcjpwYXNz"),
+        ];
         for (input, want) in cases {
             assert_eq!(base64(input.as_bytes()), want);
         }

@@ -183,11 +183,14 @@ impl Head {
         dead.len()
     }
 
-    /// Series count per metric name, (label name, value count) and (name, postings) pairs,
-    /// for the TSDB status page.
-    pub fn cardinality(&self) -> (Vec<(String, usize)>, Vec<(String, usize, usize)>) {
-        let p = self.postings.read();
-        (p.value_counts(crate::model::METRIC_NAME), p.cardinality())
+    /// Series count per metric name, for the TSDB status page.
+    pub fn series_per_metric(&self) -> Vec<(String, usize)> {
+        self.postings.read().value_counts(crate::model::METRIC_NAME)
+    }
+
+    /// (label name, number of values, number of series) per label name, for the TSDB status page.
+    pub fn label_cardinality(&self) -> Vec<(String, usize, usize)> {
+        self.postings.read().cardinality()
     }
 
     fn matching_series(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {

@@ -17,12 +17,16 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn healthy() -> impl Responder {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("Pyrometer Server is Healthy.\n")
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("Pyrometer Server is Healthy.\n")
 }
 
 async fn ready(s: web::Data<AppState>) -> impl Responder {
     if s.ready.load(Ordering::Acquire) {
-        HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("Pyrometer Server is Ready.\n")
+        HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body("Pyrometer Server is Ready.\n")
     } else {
         HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")
@@ -39,7 +43,9 @@ async fn reload(s: web::Data<AppState>) -> impl Responder {
     let r = s.reloader.clone();
     match web::block(move || r.reload()).await {
         Ok(Ok(())) => HttpResponse::Ok().finish(),
-        Ok(Err(e)) => HttpResponse::InternalServerError().body(format!("failed to reload config: {e}")),
+        Ok(Err(e)) => {
+            HttpResponse::InternalServerError().body(format!("failed to reload config: {e}"))
+        }
         Err(e) => HttpResponse::InternalServerError().body(format!("failed to reload config: {e}")),
     }
 }
@@ -54,7 +60,9 @@ async fn quit(s: web::Data<AppState>) -> impl Responder {
 
 async fn metrics(s: web::Data<AppState>) -> impl Responder {
     let (appended, _) = s.head.append_counters();
-    let body = s.metrics.render(&s.head.stats(), s.registry.len(), appended);
+    let body = s
+        .metrics
+        .render(&s.head.stats(), s.registry.len(), appended);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)

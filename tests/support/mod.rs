@@ -37,7 +37,11 @@ impl Pyrometer {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let cfg_path = dir.path().join("prometheus.yml");
-        std::fs::write(&cfg_path, config.replace("{SELF}", &format!("127.0.0.1:{port}"))).expect("write config");
+        std::fs::write(
+            &cfg_path,
+            config.replace("{SELF}", &format!("127.0.0.1:{port}")),
+        )
+        .expect("write config");
         let child = spawn_pyrometer(&cfg_path, port, dir.path(), extra);
         let p = Pyrometer { port, child, dir };
         p.wait_ready();
@@ -50,13 +54,16 @@ impl Pyrometer {
 
     pub fn wait_ready(&self) {
         wait_until(Duration::from_secs(30), "pyrometer ready", || {
-            get(&self.url("/-/ready")).map(|(code, _)| code == 200).unwrap_or(false)
+            get(&self.url("/-/ready"))
+                .map(|(code, _)| code == 200)
+                .unwrap_or(false)
         });
     }
 
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let (code, body) = get(&self.url(path)).unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path} answered {code} with non-JSON {body:?}: {e}"))
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path} answered {code} with non-JSON {body:?}: {e}"))
     }
 
     /// `/api/v1/query` result array for `q` (URL-encoded here).
@@ -71,7 +78,10 @@ pub fn spawn_pyrometer(cfg: &Path, port: u16, data: &Path, extra: &[&str]) -> Ch
     let child = Command::new(env!("CARGO_BIN_EXE_pyrometer"))
         .arg(format!("--config.file={}", cfg.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg(format!("--storage.tsdb.path={}", data.join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            data.join("data").display()
+        ))
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -93,7 +103,10 @@ pub fn get(url: &str) -> Result<(u16, String), String> {
 }
 
 pub fn post(url: &str, form: &[(&str, &str)]) -> Result<(u16, String), String> {
-    match ureq::post(url).timeout(Duration::from_secs(10)).send_form(form) {
+    match ureq::post(url)
+        .timeout(Duration::from_secs(10))
+        .send_form(form)
+    {
         Ok(r) => {
             let code = r.status();
             Ok((code, r.into_string().map_err(|e| e.to_string())?))
@@ -106,7 +119,9 @@ pub fn post(url: &str, form: &[(&str, &str)]) -> Result<(u16, String), String> {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -75,7 +75,12 @@ pub(crate) fn success<T: Serialize>(data: T) -> HttpResponse {
 /// A label set as the JSON object the API uses.
 pub(crate) fn labels_json(l: &crate::model::Labels) -> serde_json::Map<String, serde_json::Value> {
     l.iter()
-        .map(|l| (l.name.to_string(), serde_json::Value::String(l.value.to_string())))
+        .map(|l| {
+            (
+                l.name.to_string(),
+                serde_json::Value::String(l.value.to_string()),
+            )
+        })
         .collect()
 }
 

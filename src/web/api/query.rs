@@ -23,8 +23,11 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         ("/api/v1/format_query", Handler::Format),
         ("/api/v1/parse_query", Handler::Parse),
     ] {
-        let h = move |s: web::Data<AppState>, req: HttpRequest, body: web::Bytes| dispatch(handler, s, req, body);
-        cfg.route(path, web::get().to(h)).route(path, web::post().to(h));
+        let h = move |s: web::Data<AppState>, req: HttpRequest, body: web::Bytes| {
+            dispatch(handler, s, req, body)
+        };
+        cfg.route(path, web::get().to(h))
+            .route(path, web::post().to(h));
     }
     cfg.route("/api/v1/label/{name}/values", web::get().to(label_values));
 }
@@ -40,7 +43,12 @@ enum Handler {
     Parse,
 }
 
-async fn dispatch(h: Handler, s: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn dispatch(
+    h: Handler,
+    s: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let p = params::pairs(req.query_string(), &body);
     // Query evaluation is CPU work: keep it off the web workers' event loops.
     web::block(move || match h {
@@ -54,12 +62,15 @@ async fn dispatch(h: Handler, s: web::Data<AppState>, req: HttpRequest, body: we
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map(success)
 }
 
 fn required<'a>(p: &'a [(String, String)], name: &str) -> Result<&'a str, ApiError> {
     match params::get(p, name) {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(ApiError::BadData(format!("invalid parameter \"{name}\": query must not be empty"))),
+        _ => Err(ApiError::BadData(format!(
+            "invalid parameter \"{name}\": query must not be empty"
+        ))),
     }
 }
 
@@ -79,19 +90,24 @@ fn query_error(e: QueryError) -> ApiError {
     }
 }
 
-fn query(s: &AppState, p: &[(String, String)]) -> Result<HttpResponse, ApiError> {
+fn query(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
     let q = required(p, "query")?;
     let t = time_or(p, "time", crate::model::now_millis())?;
-    let v = s.engine.instant_query(s.head.as_ref(), q, t).map_err(query_error)?;
-    Ok(success(value_json(&v)))
+    let v = s
+        .engine
+        .instant_query(s.head.as_ref(), q, t)
+        .map_err(query_error)?;
+    Ok(value_json(&v))
 }
 
-fn query_range(s: &AppState, p: &[(String, String)]) -> Result<HttpResponse, ApiError> {
+fn query_range(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
     let q = required(p, "query")?;
     let start = params::parse_time(params::get(p, "start").unwrap_or(""), "start")?;
     let end = params::parse_time(params::get(p, "end").unwrap_or(""), "end")?;
     if end < start {
-        return Err(ApiError::BadData("invalid parameter \"end\": end timestamp must not be before start time".into()));
+        return Err(ApiError::BadData(
+            "invalid parameter \"end\": end timestamp must not be before start time".into(),
+        ));
     }
     let step = params::parse_duration_param(params::get(p, "step").unwrap_or(""), "step")?;
     if step <= 0 {
@@ -104,14 +120,17 @@ fn query_range(s: &AppState, p: &[(String, String)]) -> Result<HttpResponse, Api
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
         ));
     }
-    let v = s.engine.range_query(s.head.as_ref(), q, start, end, step).map_err(query_error)?;
-    Ok(success(value_json(&v)))
+    let v = s
+        .engine
+        .range_query(s.head.as_ref(), q, start, end, step)
+        .map_err(query_error)?;
+    Ok(value_json(&v))
 }
 
 fn matcher_sets(p: &[(String, String)]) -> Result<Vec<Vec<Matcher>>, ApiError> {
     params::all(p, "match[]")
         .into_iter()
-        .map(|m| crate::promql::parse_matchers(m).map_err(|e| ApiError::BadData(e.to_string())))
+        .map(params::parse_matchers)
         .collect()
 }
 
@@ -120,16 +139,23 @@ fn limit(p: &[(String, String)]) -> Result<usize, ApiError> {
         Some(l) if !l.is_empty() => l
             .parse::<usize>()
             .map(|v| if v == 0 { usize::MAX } else { v })
-            .map_err(|_| ApiError::BadData(format!("invalid parameter \"limit\": cannot parse {l:?} to a valid limit"))),
+            .map_err(|_| {
+                ApiError::BadData(format!(
+                    "invalid parameter \"limit\": cannot parse {l:?} to a valid limit"
+                ))
+            }),
         _ => Ok(usize::MAX),
     }
 }
 
 fn range(p: &[(String, String)]) -> Result<(i64, i64), ApiError> {
-    Ok((time_or(p, "start", MIN_TIME_MS)?, time_or(p, "end", MAX_TIME_MS)?))
+    Ok((
+        time_or(p, "start", MIN_TIME_MS)?,
+        time_or(p, "end", MAX_TIME_MS)?,
+    ))
 }
 
-fn series(s: &AppState, p: &[(String, String)]) -> Result<HttpResponse, ApiError> {
+fn series(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
     let sets = matcher_sets(p)?;
     if sets.is_empty() {
         return Err(ApiError::BadData("no match[] parameter provided".into()));
@@ -137,11 +163,15 @@ fn series(s: &AppState, p: &[(String, String)]) -> Result<HttpResponse, ApiError
     let (start, end) = range(p)?;
     let q = crate::storage::Queryable::querier(s.head.as_ref(), start, end);
     let all: BTreeSet<Labels> = sets.iter().flat_map(|m| q.series(m)).collect();
-    let out: Vec<Json> = all.iter().take(limit(p)?).map(|l| Json::Object(labels_json(l))).collect();
-    Ok(success(out))
+    let out: Vec<Json> = all
+        .iter()
+        .take(limit(p)?)
+        .map(|l| Json::Object(labels_json(l)))
+        .collect();
+    Ok(Json::from(out))
 }
 
-fn labels(s: &AppState, p: &[(String, String)]) -> Result<HttpResponse, ApiError> {
+fn labels(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
     let sets = matcher_sets(p)?;
     let (start, end) = range(p)?;
     let q = crate::storage::Queryable::querier(s.head.as_ref(), start, end);
@@ -150,10 +180,16 @@ fn labels(s: &AppState, p: &[(String, String)]) -> Result<HttpResponse, ApiError
     } else {
         sets.iter().flat_map(|m| q.label_names(m)).collect()
     };
-    Ok(success(names.into_iter().take(limit(p)?).collect::<Vec<_>>()))
+    Ok(Json::from(
+        names.into_iter().take(limit(p)?).collect::<Vec<_>>(),
+    ))
 }
 
-async fn label_values(s: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn label_values(
+    s: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let p = params::pairs(req.query_string(), &[]);
     let name = name.into_inner();
     if !crate::config::is_valid_label_name(&name) {
@@ -168,27 +204,30 @@ async fn label_values(s: web::Data<AppState>, req: HttpRequest, name: web::Path<
         } else {
             sets.iter().flat_map(|m| q.label_values(&name, m)).collect()
         };
-        Ok(success(values.into_iter().take(limit(&p)?).collect::<Vec<_>>()))
+        Ok::<Json, ApiError>(Json::from(
+            values.into_iter().take(limit(&p)?).collect::<Vec<_>>(),
+        ))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map(success)
 }
 
-fn exemplars(p: &[(String, String)]) -> Result<HttpResponse, ApiError> {
+fn exemplars(p: &[(String, String)]) -> Result<Json, ApiError> {
     required(p, "query")?;
-    Ok(success(Vec::<Json>::new()))
+    Ok(Json::Array(Vec::new()))
 }
 
-fn format_query(p: &[(String, String)]) -> Result<HttpResponse, ApiError> {
+fn format_query(p: &[(String, String)]) -> Result<Json, ApiError> {
     let q = required(p, "query")?;
     let expr = crate::promql::parse(q).map_err(|e| ApiError::BadData(e.to_string()))?;
-    Ok(success(expr.to_string()))
+    Ok(Json::from(expr.to_string()))
 }
 
-fn parse_query(p: &[(String, String)]) -> Result<HttpResponse, ApiError> {
+fn parse_query(p: &[(String, String)]) -> Result<Json, ApiError> {
     let q = required(p, "query")?;
     let expr = crate::promql::parse(q).map_err(|e| ApiError::BadData(e.to_string()))?;
-    Ok(success(json!({ "type": "expression", "expr": expr.to_string() })))
+    Ok(json!({ "type": "expression", "expr": expr.to_string() }))
 }
 
 /// A float as Prometheus prints sample values: shortest round-trip form, no exponent.
@@ -209,7 +248,9 @@ fn ts_json(t: i64) -> Json {
     if t % 1000 == 0 {
         Json::Number(Number::from(t / 1000))
     } else {
-        Number::from_f64(t as f64 / 1000.0).map(Json::Number).unwrap_or(Json::Null)
+        Number::from_f64(t as f64 / 1000.0)
+            .map(Json::Number)
+            .unwrap_or(Json::Null)
     }
 }
 
@@ -241,7 +282,16 @@ mod tests {
 
     #[test]
     fn values_print_like_prometheus() {
-        let cases = [(1.0, "1"), (0.5, "0.5"), (1e21, "1000000000000000000000"), (-0.0, "-0"), (f64::NAN, "NaN"), (f64::INFINITY, "+Inf"), (f64::NEG_INFINITY, "-Inf"), (1e-7, "0.0000001")];
+        let cases = [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (1e21, "1000000000000000000000"),
+            (-0.0, "-0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (1e-7, "0.0000001"),
+        ];
         for (v, want) in cases {
             assert_eq!(format_value(v), want);
         }

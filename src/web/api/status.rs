@@ -1,8 +1,8 @@
 //! `/api/v1/status/*`: config, flags, build and runtime information, TSDB statistics.
 
 use super::{success, ApiError};
-use actix_web::ResponseError;
 use crate::web::AppState;
+use actix_web::ResponseError;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -17,7 +17,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 async fn config(s: web::Data<AppState>) -> HttpResponse {
     match s.config.read().to_yaml() {
         Ok(yaml) => success(json!({ "yaml": yaml })),
-        Err(e) => ApiError::Internal(format!("cannot render the loaded configuration: {e}")).error_response(),
+        Err(e) => ApiError::Internal(format!("cannot render the loaded configuration: {e}"))
+            .error_response(),
     }
 }
 
@@ -48,9 +49,18 @@ async fn buildinfo() -> HttpResponse {
 }
 
 async fn runtimeinfo(s: web::Data<AppState>) -> HttpResponse {
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
-    let reload_ok = s.metrics.config_reload_success.load(std::sync::atomic::Ordering::Relaxed) == 1;
-    let reload_ts = s.metrics.config_reload_timestamp.load(std::sync::atomic::Ordering::Relaxed);
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let reload_ok = s
+        .metrics
+        .config_reload_success
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 1;
+    let reload_ts = s
+        .metrics
+        .config_reload_timestamp
+        .load(std::sync::atomic::Ordering::Relaxed);
     success(json!({
         "startTime": super::targets::rfc3339(Some(s.start_time)),
         "CWD": cwd,
@@ -68,13 +78,20 @@ async fn runtimeinfo(s: web::Data<AppState>) -> HttpResponse {
 
 async fn tsdb(s: web::Data<AppState>) -> HttpResponse {
     let stats = s.head.stats();
-    let (mut by_metric, mut by_label) = s.head.cardinality();
+    let mut by_metric = s.head.series_per_metric();
+    let mut by_label = s.head.label_cardinality();
     by_metric.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let top = |v: Vec<(String, usize)>| -> Vec<serde_json::Value> {
-        v.into_iter().take(10).map(|(name, value)| json!({"name": name, "value": value})).collect()
+        v.into_iter()
+            .take(10)
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect()
     };
     let label_value_counts: Vec<(String, usize)> = {
-        let mut v: Vec<(String, usize)> = by_label.iter().map(|(n, values, _)| (n.clone(), *values)).collect();
+        let mut v: Vec<(String, usize)> = by_label
+            .iter()
+            .map(|(n, values, _)| (n.clone(), *values))
+            .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     };

@@ -19,7 +19,8 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 pub(crate) fn rfc3339(t: Option<std::time::SystemTime>) -> String {
     match t.and_then(|t| t.duration_since(UNIX_EPOCH).ok()) {
-        Some(d) => chrono::DateTime::<chrono::Utc>::from(UNIX_EPOCH + d).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        Some(d) => chrono::DateTime::<chrono::Utc>::from(UNIX_EPOCH + d)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         None => ZERO_TIME.to_string(),
     }
 }
@@ -66,7 +67,11 @@ async fn targets(s: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespons
         "active" => (true, false),
         "dropped" => (false, true),
         "any" | "" => (true, true),
-        other => return Err(ApiError::BadData(format!("invalid state parameter {other:?}: expected active, dropped or any"))),
+        other => {
+            return Err(ApiError::BadData(format!(
+                "invalid state parameter {other:?}: expected active, dropped or any"
+            )))
+        }
     };
     let active: Vec<Value> = if show_active {
         s.registry
@@ -99,20 +104,28 @@ async fn targets(s: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespons
     })))
 }
 
-async fn targets_metadata(s: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn targets_metadata(
+    s: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let p = params::pairs(req.query_string(), &[]);
     let metric = params::get(&p, "metric").filter(|m| !m.is_empty());
     let limit: usize = match params::get(&p, "limit") {
-        Some(l) => l.parse().map_err(|_| ApiError::BadData(format!("invalid limit {l:?}")))?,
+        Some(l) => l
+            .parse()
+            .map_err(|_| ApiError::BadData(format!("invalid limit {l:?}")))?,
         None => usize::MAX,
     };
     let matchers = match params::get(&p, "match_target") {
-        Some(m) => crate::promql::parse_matchers(m).map_err(|e| ApiError::BadData(e.to_string()))?,
+        Some(m) => params::parse_matchers(m)?,
         None => Vec::new(),
     };
     let mut out = Vec::new();
     for t in s.registry.active() {
-        if !matchers.iter().all(|m| m.matches(t.labels.get(&m.name).unwrap_or(""))) {
+        if !matchers
+            .iter()
+            .all(|m| m.matches(t.labels.get(&m.name).unwrap_or("")))
+        {
             continue;
         }
         let meta = t.metadata.read().clone();
@@ -167,6 +180,10 @@ async fn metadata(s: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
             }
         }
     }
-    let out: serde_json::Map<String, Value> = all.into_iter().take(limit).map(|(k, v)| (k, Value::Array(v))).collect();
+    let out: serde_json::Map<String, Value> = all
+        .into_iter()
+        .take(limit)
+        .map(|(k, v)| (k, Value::Array(v)))
+        .collect();
     Ok(success(out))
 }

@@ -12,7 +12,9 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn root() -> HttpResponse {
-    HttpResponse::Found().insert_header(("Location", "/targets")).finish()
+    HttpResponse::Found()
+        .insert_header(("Location", "/targets"))
+        .finish()
 }
 
 /// HTML-escapes text for element content and quoted attribute values.
@@ -52,13 +54,18 @@ pub fn layout(title: &str, body: &str) -> HttpResponse {
 <a href=\"/targets\">Targets</a><a href=\"/status\">Status</a></nav><main>{body}</main></body></html>",
         escape(title)
     );
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html)
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn escape_neutralizes_markup() {
-        assert_eq!(super::escape(r#"<script>alert("x")</script>&'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;");
+        assert_eq!(
+            super::escape(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
     }
 }

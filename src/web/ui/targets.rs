@@ -10,9 +10,14 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 pub(super) async fn page(s: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let q: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let q: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let unhealthy_only = q.iter().any(|(k, v)| k == "state" && v == "unhealthy");
-    let search = q.iter().find(|(k, _)| k == "search").map(|(_, v)| v.to_lowercase()).unwrap_or_default();
+    let search = q
+        .iter()
+        .find(|(k, _)| k == "search")
+        .map(|(_, v)| v.to_lowercase())
+        .unwrap_or_default();
 
     let mut pools: BTreeMap<String, Vec<Arc<TargetStatus>>> = BTreeMap::new();
     for t in s.registry.active() {
@@ -27,7 +32,10 @@ pub(super) async fn page(s: web::Data<AppState>, req: HttpRequest) -> HttpRespon
     );
     let now = SystemTime::now();
     for (pool, targets) in &pools {
-        let up = targets.iter().filter(|t| t.health.read().state == HealthState::Up).count();
+        let up = targets
+            .iter()
+            .filter(|t| t.health.read().state == HealthState::Up)
+            .count();
         let shown: Vec<&Arc<TargetStatus>> = targets
             .iter()
             .filter(|t| !unhealthy_only || t.health.read().state != HealthState::Up)
@@ -55,7 +63,11 @@ pub(super) async fn page(s: web::Data<AppState>, req: HttpRequest) -> HttpRespon
 
 fn matches_search(t: &TargetStatus, needle: &str) -> bool {
     t.scrape_url.to_lowercase().contains(needle)
-        || t.labels.iter().any(|l| format!("{}=\"{}\"", l.name, l.value).to_lowercase().contains(needle))
+        || t.labels.iter().any(|l| {
+            format!("{}=\"{}\"", l.name, l.value)
+                .to_lowercase()
+                .contains(needle)
+        })
 }
 
 fn target_row(out: &mut String, t: &TargetStatus, now: SystemTime) {
@@ -71,11 +83,21 @@ fn target_row(out: &mut String, t: &TargetStatus, now: SystemTime) {
     let labels: String = t
         .labels
         .iter()
-        .map(|l| format!("<span class=\"badge\">{}=\"{}\"</span>", escape(&l.name), escape(&l.value)))
+        .map(|l| {
+            format!(
+                "<span class=\"badge\">{}=\"{}\"</span>",
+                escape(&l.name),
+                escape(&l.value)
+            )
+        })
         .collect();
     let mut error = escape(&h.last_error);
     if h.rejected_samples > 0 {
-        let _ = write!(error, " ({} samples rejected: out of order or duplicate timestamp)", h.rejected_samples);
+        let _ = write!(
+            error,
+            " ({} samples rejected: out of order or duplicate timestamp)",
+            h.rejected_samples
+        );
     }
     let _ = write!(
         out,
