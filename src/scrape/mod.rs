@@ -19,6 +19,8 @@
 mod cache;
 mod http;
 mod ingest;
+#[cfg(test)]
+mod ingest_tests;
 mod job;
 mod manager;
 mod registry;
