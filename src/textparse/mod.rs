@@ -17,21 +17,30 @@
 //! allocates nothing per sample (in OpenMetrics mode the family checks keep a few small sets
 //! per metric family, reused across families).
 //!
-//! The `prometheus-parse` crate is kept only as a differential oracle in the tests. It cannot
-//! serve the hot path: it collects the whole body into owned `String` lines and builds a
-//! `String` name and a `HashMap<String, String>` of labels for every sample, it has no
-//! OpenMetrics support (no `# EOF`, units, exemplars or float timestamps), and what it returns
-//! is lossy in ways our tests pin (see `tests/differential.rs`): escaped quotes in label values
-//! are kept with their backslash, and it cannot tell a sample that carries a timestamp from
-//! one that does not except through a chrono timestamp of the scrape time.
+//! The `prometheus-parse` crate (0.2.5) is kept only as a differential oracle in the tests
+//! (`tests/differential.rs` next to this file). It cannot serve the hot path: it needs the
+//! body as owned `String` lines and builds a `String` name and a `HashMap<String, String>` of
+//! labels for every sample, and it is lossy in ways the tests pin:
+//! - label values are cut at `,` and `=` (the block is split on them) and a `}` inside a value
+//!   drops the sample; escapes are left in place (`\"` stays backslash-quote), in HELP too;
+//! - `{}`, a `:` in the metric name (recording-rule names) or any malformed line makes it skip
+//!   the sample silently: a broken scrape looks like a smaller one, never like an error;
+//! - a missing or unparseable timestamp becomes the scrape time, so "no timestamp" cannot be
+//!   told apart, a negative one is taken although Prometheus refuses it, and OpenMetrics float
+//!   timestamps are replaced by the scrape time; it has no OpenMetrics mode at all (`# EOF`,
+//!   `# UNIT` and exemplars pass as comments or bad timestamps);
+//! - histogram buckets and summary quantiles are folded into one value per series, keyed
+//!   through a `HashMap`, so the order of the body is lost.
 //!
 //! # Semantics
 //!
 //! The text format follows the parser of Prometheus 3.x (`model/textparse/promparse.go`):
 //! whitespace between tokens, blank lines and unknown comments are allowed, the label block
-//! may end in a comma, timestamps are integer milliseconds. Two deliberate differences: label
-//! pairs must be separated by commas (Prometheus also takes `{a="1" b="2"}`), and quoted
-//! UTF-8 metric names (`{"my.metric"}`) are not supported yet.
+//! may end in a comma, timestamps are integer milliseconds (digits only, as in Prometheus's
+//! lexer). Deliberate differences: label pairs must be separated by commas (Prometheus also
+//! takes `{a="1" b="2"}`, which its own source calls possibly accidental), blanks around the
+//! type of a `# TYPE` line are ignored, and quoted UTF-8 metric names (`{"my.metric"}`) are not
+//! supported yet.
 //!
 //! OpenMetrics mode follows the OpenMetrics 1.0 specification as checked by its conformance
 //! suite: exact single-space syntax, `# EOF` required and last, metadata before the samples of
