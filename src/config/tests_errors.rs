@@ -103,7 +103,7 @@ fn bad_values_are_quoted() {
     check(
         &format!("{JOB}    dns_sd_configs:\n      - names: [a]\n        type: TXT\n"),
         5,
-        "unknown variant \"TXT\"",
+        "invalid DNS-SD record type \"TXT\"",
     );
 }
 
@@ -165,6 +165,15 @@ fn bad_target_addresses() {
         &format!("{JOB}    static_configs:\n      - targets:\n        - ok:1\n        - a/b\n"),
         6,
         "targets[1]: \"a/b\" is not a valid target address",
+    );
+}
+
+#[test]
+fn empty_target_address() {
+    check(
+        &format!("{JOB}    static_configs:\n      - targets: ['']\n"),
+        4,
+        "targets[0]: empty target address",
     );
 }
 
