@@ -3,4 +3,5 @@
 
 pub mod config;
 pub mod model;
+pub mod relabel;
 pub mod storage;
