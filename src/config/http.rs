@@ -29,6 +29,7 @@ pub(crate) fn is_true(b: &bool) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
+    #[serde(default)]
     pub username: String,
     #[serde(
         default,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::duration::{serde_duration, serde_opt_duration};
-use super::http::{check_url, default_true, HttpClientConfig, TlsConfig};
+use super::http::{default_true, HttpClientConfig, TlsConfig};
 use super::relabel::{deserialize_relabel_configs, RelabelConfig};
 use super::scrape::StaticConfig;
 use super::sd::{deserialize_dns_sd, deserialize_http_sd, DnsSdConfig, FileSdConfig, HttpSdConfig};
@@ -242,12 +242,6 @@ pub struct TracingConfig {
 impl AlertingConfig {
     pub(crate) fn validate(&mut self) -> Result<(), String> {
         for am in &mut self.alertmanagers {
-            if am.scheme != "http" && am.scheme != "https" {
-                return Err(format!(
-                    "invalid alertmanager scheme {:?}: expected \"http\" or \"https\"",
-                    am.scheme
-                ));
-            }
             if am.api_version != "v1" && am.api_version != "v2" {
                 return Err(format!(
                     "expected Alertmanager api version to be one of [v1 v2] but got {:?}",
@@ -265,7 +259,6 @@ impl RemoteWriteConfig {
         if self.url.is_empty() {
             return Err("url for remote_write is empty".into());
         }
-        check_url(&self.url, "remote_write url")?;
         self.http_client.validate()
     }
 }
@@ -275,7 +268,6 @@ impl RemoteReadConfig {
         if self.url.is_empty() {
             return Err("url for remote_read is empty".into());
         }
-        check_url(&self.url, "remote_read url")?;
         self.http_client.validate()
     }
 }

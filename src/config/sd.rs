@@ -7,7 +7,7 @@ use serde::de::{DeserializeSeed, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
 
-use super::de::{checked_strings, CheckedList};
+use super::de::{checked_strings, parse_str, CheckedList};
 use super::duration::serde_duration;
 use super::http::{check_url, HttpClientConfig};
 
@@ -97,19 +97,57 @@ impl HttpSdConfig {
 }
 
 /// The DNS record type a `dns_sd_configs` entry asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DnsRecordType {
     #[default]
-    #[serde(rename = "SRV")]
     Srv,
-    #[serde(rename = "A")]
     A,
-    #[serde(rename = "AAAA")]
     Aaaa,
-    #[serde(rename = "MX")]
     Mx,
-    #[serde(rename = "NS")]
     Ns,
+}
+
+impl DnsRecordType {
+    const ALL: [DnsRecordType; 5] = [
+        DnsRecordType::Srv,
+        DnsRecordType::A,
+        DnsRecordType::Aaaa,
+        DnsRecordType::Mx,
+        DnsRecordType::Ns,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsRecordType::Srv => "SRV",
+            DnsRecordType::A => "A",
+            DnsRecordType::Aaaa => "AAAA",
+            DnsRecordType::Mx => "MX",
+            DnsRecordType::Ns => "NS",
+        }
+    }
+}
+
+impl Serialize for DnsRecordType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for DnsRecordType {
+    /// Any case is accepted, as Prometheus upper-cases the type before checking it.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, |s| {
+            let upper = s.to_ascii_uppercase();
+            DnsRecordType::ALL
+                .into_iter()
+                .find(|t| t.as_str() == upper)
+                .ok_or_else(|| {
+                    format!(
+                        "invalid DNS-SD record type {s:?}, expected one of SRV, A, AAAA, MX, NS"
+                    )
+                })
+        })
+    }
 }
 
 /// `dns_sd_configs:` entry: targets from DNS records.

@@ -19,6 +19,9 @@ pub fn is_valid_label_name(name: &str) -> bool {
 /// Checks a target address the way Prometheus does at load time: it is `host:port` (or a
 /// bare host), so a `/` means a scheme or a path was written into it.
 pub fn check_target_address(addr: &str) -> Result<(), String> {
+    if addr.is_empty() {
+        return Err("empty target address: write host:port".into());
+    }
     if addr.contains('/') {
         return Err(format!(
             "{addr:?} is not a valid target address: write host:port only, and put the \
