@@ -5,3 +5,4 @@
 //! The byte layouts are documented in `docs/format/chunks.md` and `docs/format/wal.md`.
 
 pub mod chunk;
+pub mod wal;
