@@ -32,7 +32,7 @@ pub use checkpoint::{checkpoint, CheckpointStats};
 pub use reader::{replay, Corruption, CorruptionKind, Replay, ReplayReport};
 pub use record::{Record, RefSample, RefSeries};
 pub use segment::segment_range;
-pub use writer::{SegmentFile, WalOptions, WalWriter};
+pub use writer::{SegmentFile, SegmentOpener, WalOptions, WalWriter};
 
 use std::path::PathBuf;
 
