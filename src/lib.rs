@@ -16,4 +16,5 @@ pub mod selfmetrics;
 pub mod server;
 pub mod storage;
 pub mod textparse;
+pub mod tsdb;
 pub mod web;

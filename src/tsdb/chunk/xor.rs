@@ -1,0 +1,273 @@
+//! The open chunk (append side) and the sealed chunk (shared, read side).
+
+use super::bstream::BitWriter;
+use super::iter::ChunkIter;
+use super::{ChunkError, HEADER_LEN, MAX_SAMPLES};
+use std::sync::Arc;
+
+/// Bit widths of the signed delta-of-delta buckets, after the unary prefixes `10`, `110`,
+/// `1110` and `1111`. The first bucket covers scrape jitter of a few tens of milliseconds,
+/// which Prometheus's smallest bucket (14 bits) would store in 16 bits instead of 9; the next
+/// covers up to ±8 s, then ±2.3 h (a changed scrape interval, a gap), then anything.
+pub(crate) const DOD_BUCKETS: [u32; 4] = [7, 14, 24, 64];
+
+/// Cost in bits of opening a new value window on top of the meaningful bits: the `11` prefix,
+/// 6 bits of leading zeros and 6 bits of length.
+const NEW_WINDOW_OVERHEAD: u32 = 2 + 6 + 6;
+
+/// An open chunk that samples are appended to. Timestamps need not be ordered: the chunk
+/// stores whatever it is given (ordering is the head's rule), using wrapping arithmetic so
+/// even `i64::MIN` after `i64::MAX` round-trips.
+#[derive(Debug, Clone)]
+pub struct XorChunk {
+    w: BitWriter,
+    count: u16,
+    t: i64,
+    delta: i64,
+    v: u64,
+    /// Current value window as (leading zeros, trailing zeros); `None` until the first XOR
+    /// that is not zero.
+    window: Option<(u32, u32)>,
+    min_t: i64,
+    max_t: i64,
+}
+
+impl Default for XorChunk {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XorChunk {
+    /// An empty chunk; the capacity fits 120 typical samples without reallocating.
+    pub fn new() -> Self {
+        let mut w = BitWriter::with_capacity(192);
+        w.write_bits(0, 16);
+        XorChunk {
+            w,
+            count: 0,
+            t: 0,
+            delta: 0,
+            v: 0,
+            window: None,
+            min_t: i64::MAX,
+            max_t: i64::MIN,
+        }
+    }
+
+    /// Appends one sample. Fails only when the chunk already holds [`MAX_SAMPLES`].
+    pub fn append(&mut self, t: i64, v: f64) -> Result<(), ChunkError> {
+        if usize::from(self.count) >= MAX_SAMPLES {
+            return Err(ChunkError::Full {
+                samples: MAX_SAMPLES,
+            });
+        }
+        let bits = v.to_bits();
+        match self.count {
+            0 => {
+                write_varint(&mut self.w, zigzag(t));
+                self.w.write_bits(bits, 64);
+            }
+            1 => {
+                self.delta = t.wrapping_sub(self.t);
+                write_varint(&mut self.w, zigzag(self.delta));
+                self.write_value(bits);
+            }
+            _ => {
+                let delta = t.wrapping_sub(self.t);
+                self.write_dod(delta.wrapping_sub(self.delta));
+                self.delta = delta;
+                self.write_value(bits);
+            }
+        }
+        self.t = t;
+        self.v = bits;
+        self.min_t = self.min_t.min(t);
+        self.max_t = self.max_t.max(t);
+        self.count += 1;
+        let header = self.count.to_be_bytes();
+        self.w.bytes_mut()[..HEADER_LEN].copy_from_slice(&header);
+        Ok(())
+    }
+
+    fn write_dod(&mut self, dod: i64) {
+        if dod == 0 {
+            self.w.write_bit(false);
+            return;
+        }
+        for (i, &width) in DOD_BUCKETS.iter().enumerate() {
+            if fits_signed(dod, width) {
+                // Prefix: i+1 ones, then a zero except after the last bucket.
+                let ones = i as u32 + 1;
+                if i + 1 < DOD_BUCKETS.len() {
+                    self.w.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
+                } else {
+                    self.w.write_bits((1u64 << ones) - 1, ones);
+                }
+                self.w.write_bits(dod as u64, width);
+                return;
+            }
+        }
+    }
+
+    fn write_value(&mut self, bits: u64) {
+        let x = bits ^ self.v;
+        if x == 0 {
+            self.w.write_bit(false);
+            return;
+        }
+        let lead = x.leading_zeros();
+        let trail = x.trailing_zeros();
+        let sig = 64 - lead - trail;
+        if let Some((wl, wt)) = self.window {
+            let wsig = 64 - wl - wt;
+            // Reuse the window when the XOR fits inside it, unless a tighter new window would
+            // be cheaper even after paying its header.
+            if lead >= wl && trail >= wt && wsig <= sig + NEW_WINDOW_OVERHEAD {
+                self.w.write_bits(0b10, 2);
+                self.w.write_bits(x >> wt, wsig);
+                return;
+            }
+        }
+        self.w.write_bits(0b11, 2);
+        self.w.write_bits(u64::from(lead), 6);
+        self.w.write_bits(u64::from(sig - 1), 6);
+        self.w.write_bits(x >> trail, sig);
+        self.window = Some((lead, trail));
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The encoded bytes so far; always a complete, decodable chunk.
+    pub fn bytes(&self) -> &[u8] {
+        self.w.bytes()
+    }
+
+    /// Smallest and largest timestamp appended, or `None` when empty.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        (self.count > 0).then_some((self.min_t, self.max_t))
+    }
+
+    /// Iterates the samples appended so far, in append order.
+    pub fn iter(&self) -> ChunkIter<'_> {
+        ChunkIter::new(self.w.bytes())
+    }
+
+    /// A sealed copy of the chunk as it is now, for a reader that must not hold the head's
+    /// lock while it decodes; costs one copy of the bytes (about 150 for 120 samples).
+    pub fn snapshot(&self) -> SealedChunk {
+        SealedChunk {
+            bytes: Arc::from(self.w.bytes()),
+            count: self.count,
+            min_t: self.min_t,
+            max_t: self.max_t,
+        }
+    }
+
+    /// Ends appending: the bytes become shared and immutable.
+    pub fn seal(self) -> SealedChunk {
+        SealedChunk {
+            bytes: Arc::from(self.w.into_bytes()),
+            count: self.count,
+            min_t: self.min_t,
+            max_t: self.max_t,
+        }
+    }
+}
+
+/// An immutable chunk. Cloning shares the bytes, so handing it to a query thread costs one
+/// reference count; `Send + Sync` by construction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedChunk {
+    bytes: Arc<[u8]>,
+    count: u16,
+    min_t: i64,
+    max_t: i64,
+}
+
+impl SealedChunk {
+    /// Reads a chunk from its bytes (for instance from disk), decoding it once in full so
+    /// that every later iteration is known to succeed. Garbage after the last sample is an
+    /// error, since it means the length or the count is wrong.
+    pub fn from_bytes(bytes: impl Into<Arc<[u8]>>) -> Result<SealedChunk, ChunkError> {
+        let bytes: Arc<[u8]> = bytes.into();
+        let mut it = ChunkIter::new(&bytes);
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        for s in it.by_ref() {
+            min_t = min_t.min(s.t);
+            max_t = max_t.max(s.t);
+        }
+        if let Some(e) = it.err() {
+            return Err(e.clone());
+        }
+        let used = it.bit_position().div_ceil(8);
+        let count = it.total();
+        if used < bytes.len() {
+            return Err(ChunkError::TrailingBytes {
+                extra: bytes.len() - used,
+                samples: count,
+                len: bytes.len(),
+            });
+        }
+        Ok(SealedChunk {
+            count: count as u16,
+            bytes,
+            min_t,
+            max_t,
+        })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Smallest and largest timestamp in the chunk, or `None` when empty.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        (self.count > 0).then_some((self.min_t, self.max_t))
+    }
+
+    pub fn iter(&self) -> ChunkIter<'_> {
+        ChunkIter::new(&self.bytes)
+    }
+}
+
+/// Zigzag maps signed to unsigned so that small negative numbers stay small.
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+pub(crate) fn unzigzag(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
+}
+
+/// LEB128: 7 bits a byte, low group first, high bit set on every byte but the last.
+fn write_varint(w: &mut BitWriter, mut u: u64) {
+    while u >= 0x80 {
+        w.write_bits((u & 0x7f) | 0x80, 8);
+        u >>= 7;
+    }
+    w.write_bits(u, 8);
+}
+
+/// Whether `v` fits in a two's complement integer of `width` bits.
+fn fits_signed(v: i64, width: u32) -> bool {
+    if width >= 64 {
+        return true;
+    }
+    let half = 1i64 << (width - 1);
+    (-half..half).contains(&v)
+}
