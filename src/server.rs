@@ -5,7 +5,7 @@ use crate::flags::Flags;
 use crate::promql::{Engine, EngineOpts};
 use crate::scrape::{ApplyConfig, ScrapeContext, ScrapeManager, StopAll, TargetRegistry};
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::{Head, StoreActor};
+use crate::storage::{DataDir, Head, StoreActor};
 use crate::web::{self, AppState, Reload};
 use actix::prelude::*;
 use anyhow::Context as _;
@@ -72,6 +72,8 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
     let cfg = Config::load(&flags.config_file)
         .map_err(|e| anyhow::anyhow!("error loading config: {e}"))?;
     warn_unsupported(&cfg);
+    let data_dir = DataDir::open(&flags.tsdb_path)?;
+    log::info!("using data directory {}", data_dir.path.display());
     let threads = match flags.scrape_threads {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
@@ -146,6 +148,7 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
         // Give stopped targets a moment to write their staleness markers.
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
         handle.stop(true).await;
+        drop(data_dir);
         log::info!("see you next time!");
         anyhow::Ok(())
     })?;

@@ -8,10 +8,12 @@
 //! of the PromQL test scripts.
 
 mod actor;
+mod datadir;
 mod head;
 mod postings;
 
 pub use actor::StoreActor;
+pub use datadir::{DataDir, DataDirError};
 pub use head::{Head, HeadStats};
 
 use crate::model::{Labels, Matcher, Sample};
