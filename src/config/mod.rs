@@ -8,6 +8,7 @@
 mod de;
 mod duration;
 mod http;
+mod paths;
 mod relabel;
 mod remote;
 mod scrape;
@@ -137,6 +138,20 @@ pub struct GlobalConfig {
     pub external_labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_log_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_failure_log_file: Option<String>,
+    /// Default `scrape_protocols` of every job; empty means the scraper's default list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scrape_protocols: Vec<String>,
+    /// How far back rule evaluation looks for its timestamp (Prometheus 3.x).
+    #[serde(
+        default,
+        with = "serde_duration",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub rule_query_offset: Duration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_name_validation_scheme: Option<String>,
     /// Defaults for the job limits of the same names (0 = no limit).
     #[serde(default, with = "serde_size", skip_serializing_if = "is_zero")]
     pub body_size_limit: u64,
@@ -162,6 +177,10 @@ impl Default for GlobalConfig {
             evaluation_interval: default_scrape_interval(),
             external_labels: BTreeMap::new(),
             query_log_file: None,
+            scrape_failure_log_file: None,
+            scrape_protocols: Vec::new(),
+            rule_query_offset: Duration::ZERO,
+            metric_name_validation_scheme: None,
             body_size_limit: 0,
             sample_limit: 0,
             target_limit: 0,
@@ -192,6 +211,10 @@ impl GlobalConfig {
         if self.evaluation_interval.is_zero() {
             self.evaluation_interval = default_scrape_interval();
         }
+        scrape::check_scrape_protocols(&self.scrape_protocols)?;
+        if let Some(s) = &self.metric_name_validation_scheme {
+            scrape::check_validation_scheme(s)?;
+        }
         Ok(())
     }
 }
@@ -216,6 +239,12 @@ pub struct Config {
     pub remote_write: Vec<RemoteWriteConfig>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remote_read: Vec<RemoteReadConfig>,
+    /// Prometheus 3.x `runtime:` (Go runtime tuning), kept as written; nothing to apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<serde_yaml::Value>,
+    /// Prometheus 3.x `otlp:` (OTLP ingestion settings), kept as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp: Option<serde_yaml::Value>,
 }
 
 impl Config {
@@ -229,7 +258,7 @@ impl Config {
         })?;
         let mut config = Config::from_yaml(&text, &path.display().to_string())?;
         if let Some(dir) = path.parent() {
-            config.resolve_paths(dir);
+            paths::resolve(&mut config, dir);
         }
         Ok(config)
     }
@@ -274,6 +303,11 @@ impl Config {
                 self.global.query_log_file.is_some(),
                 "global.query_log_file",
             ),
+            (
+                self.global.scrape_failure_log_file.is_some(),
+                "global.scrape_failure_log_file",
+            ),
+            (self.otlp.is_some(), "otlp"),
         ] {
             if used {
                 out.push(name.to_string());
@@ -288,43 +322,26 @@ impl Config {
             if sc.oauth2.is_some() {
                 fields.push("oauth2");
             }
-            if sc.proxy_url.is_some() {
-                fields.push("proxy_url");
+            for (used, name) in [
+                (sc.proxy_url.is_some(), "proxy_url"),
+                (sc.no_proxy.is_some(), "no_proxy"),
+                (sc.proxy_from_environment, "proxy_from_environment"),
+                (
+                    sc.scrape_failure_log_file.is_some(),
+                    "scrape_failure_log_file",
+                ),
+                (
+                    sc.native_histogram_bucket_limit > 0,
+                    "native_histogram_bucket_limit",
+                ),
+            ] {
+                if used {
+                    fields.push(name);
+                }
             }
             out.extend(fields.into_iter().map(|f| format!("job {job:?}: {f}")));
         }
         out
-    }
-
-    fn resolve_paths(&mut self, dir: &Path) {
-        let join = |p: &mut String| {
-            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
-                *p = dir.join(p.as_str()).display().to_string();
-            }
-        };
-        let join_opt = |p: &mut Option<String>| {
-            if let Some(p) = p {
-                join(p);
-            }
-        };
-        self.rule_files.iter_mut().for_each(join);
-        self.scrape_config_files.iter_mut().for_each(join);
-        for sc in &mut self.scrape_configs {
-            for sd in &mut sc.file_sd_configs {
-                sd.files.iter_mut().for_each(join);
-            }
-            if let Some(b) = &mut sc.basic_auth {
-                join_opt(&mut b.password_file);
-            }
-            if let Some(a) = &mut sc.authorization {
-                join_opt(&mut a.credentials_file);
-            }
-            if let Some(t) = &mut sc.tls_config {
-                join_opt(&mut t.ca_file);
-                join_opt(&mut t.cert_file);
-                join_opt(&mut t.key_file);
-            }
-        }
     }
 }
 
@@ -388,6 +405,8 @@ enum TopField {
     Tracing,
     RemoteWrite,
     RemoteRead,
+    Runtime,
+    Otlp,
 }
 
 /// Second pass: the whole file, with the resolved global section at hand.
@@ -478,6 +497,14 @@ impl<'de> Visitor<'de> for ConfigSeed {
                     first("remote_write")?;
                     config.remote_write =
                         map.next_value_seed(CheckedList::new(RemoteWriteConfig::validate))?;
+                }
+                TopField::Runtime => {
+                    first("runtime")?;
+                    config.runtime = Some(map.next_value()?);
+                }
+                TopField::Otlp => {
+                    first("otlp")?;
+                    config.otlp = Some(map.next_value()?);
                 }
                 TopField::RemoteRead => {
                     first("remote_read")?;

@@ -339,3 +339,69 @@ fn configs_compare_by_value_for_reload_diffs() {
     assert_ne!(a.scrape_configs[1], b.scrape_configs[1]);
     assert_eq!(a.clone(), a);
 }
+
+#[test]
+fn default_scrape_config_is_a_loaded_minimal_job() {
+    let c = parse("scrape_configs:\n  - job_name: x\n");
+    let mut job = c.scrape_configs[0].clone();
+    job.job_name.clear();
+    assert_eq!(job, ScrapeConfig::default());
+}
+
+#[test]
+fn prometheus_3_settings_parse() {
+    let c = parse(
+        "global:\n  scrape_protocols: [PrometheusText0.0.4, OpenMetricsText1.0.0]\n  rule_query_offset: 30s\n  metric_name_validation_scheme: legacy\nruntime:\n  gogc: 75\notlp:\n  promote_resource_attributes: [service.name]\nscrape_configs:\n  - job_name: a\n    fallback_scrape_protocol: PrometheusText0.0.4\n    always_scrape_classic_histograms: true\n    native_histogram_bucket_limit: 160\n  - job_name: b\n    scrape_protocols: [PrometheusProto]\n",
+    );
+    assert_eq!(c.global.rule_query_offset, secs(30));
+    assert_eq!(
+        c.scrape_configs[0].scrape_protocols,
+        vec!["PrometheusText0.0.4", "OpenMetricsText1.0.0"],
+        "inherited from global"
+    );
+    assert_eq!(
+        c.scrape_configs[1].scrape_protocols,
+        vec!["PrometheusProto"]
+    );
+    assert_eq!(
+        c.scrape_configs[0].fallback_scrape_protocol.as_deref(),
+        Some("PrometheusText0.0.4")
+    );
+    assert!(c.scrape_configs[0].always_scrape_classic_histograms);
+    assert!(c.runtime.is_some());
+    let unsupported = c.unsupported_features();
+    assert!(unsupported.contains(&"otlp".to_string()), "{unsupported:?}");
+    assert!(
+        unsupported.contains(&"job \"a\": native_histogram_bucket_limit".to_string()),
+        "{unsupported:?}"
+    );
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &path,
+        "alerting:\n  alertmanagers:\n    - tls_config: {ca_file: am-ca.pem}\n      file_sd_configs: [{files: [am.json]}]\nremote_write:\n  - url: http://x/\n    bearer_token_file: token\nscrape_configs:\n  - job_name: a\n    http_sd_configs:\n      - url: http://sd/\n        basic_auth: {username: u, password_file: /abs/pass}\n",
+    )
+    .unwrap();
+    let c = Config::load(&path).unwrap();
+    let abs = |p: &str| dir.path().join(p).display().to_string();
+    let am = &c.alerting.as_ref().unwrap().alertmanagers[0];
+    let tls = am.http_client.tls_config.as_ref().unwrap();
+    assert_eq!(tls.ca_file, Some(abs("am-ca.pem")));
+    assert_eq!(am.file_sd_configs[0].files, vec![abs("am.json")]);
+    let rw_auth = c.remote_write[0]
+        .http_client
+        .authorization
+        .as_ref()
+        .unwrap();
+    assert_eq!(rw_auth.credentials_file, Some(abs("token")));
+    let sd_auth = c.scrape_configs[0].http_sd_configs[0]
+        .http_client
+        .basic_auth
+        .as_ref()
+        .unwrap();
+    assert_eq!(sd_auth.password_file.as_deref(), Some("/abs/pass"));
+}

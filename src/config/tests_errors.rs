@@ -55,6 +55,8 @@ fn job_errors() {
     check("scrape_configs:\n  - scrape_interval: 5s\n", 2, "missing field \"job_name\"");
     check(&format!("{JOB}    scheme: ftp\n"), 2, "invalid scheme \"ftp\"");
     check(&format!("{JOB}    scrape_protocols: [Text]\n"), 2, "unknown scrape protocol \"Text\"");
+    check(&format!("{JOB}    scrape_protocols: [PrometheusProto, PrometheusProto]\n"), 2, "duplicated protocol \"PrometheusProto\" in scrape_protocols");
+    check("global:\n  metric_name_validation_scheme: ascii\n", 2, "unknown metric_name_validation_scheme \"ascii\"");
 }
 
 #[test]
