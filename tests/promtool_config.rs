@@ -68,6 +68,7 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("basic auth without username", job("    basic_auth: {password: p}\n"), true),
         ("tls min version", job("    tls_config: {min_version: TLS12}\n"), true),
         ("remote write host:port url", "remote_write:\n  - url: localhost:9201\n".into(), true),
+        ("yaml merge keys", "scrape_configs:\n  - job_name: a\n    <<: &c\n      scrape_interval: 5s\n  - job_name: b\n    <<: *c\n".into(), true),
         ("alertmanager other scheme", "alerting:\n  alertmanagers:\n    - scheme: ftp\n".into(), true),
         // Broken.
         ("unknown top field", "foo: 1\n".into(), false),
@@ -104,6 +105,8 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("duplicate top key", "global: {}\nglobal: {}\n".into(), false),
         ("yaml syntax", "scrape_configs: [\n".into(), false),
         ("not a mapping", "- a\n".into(), false),
+        ("merged duplicate job", "scrape_configs:\n  - &j\n    job_name: a\n  - <<: *j\n".into(), false),
+        ("merged bad field", "scrape_configs:\n  - job_name: a\n    <<: {scrap_interval: 5s}\n".into(), false),
         ("empty target", job("    static_configs:\n      - targets: ['']\n"), false),
         ("targets not a list", job("    static_configs:\n      - targets: localhost:9090\n"), false),
         ("empty action", job("    relabel_configs:\n      - {action: '', target_label: x}\n"), false),

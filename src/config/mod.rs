@@ -269,6 +269,30 @@ impl Config {
             // An empty file is a valid config: all defaults, nothing to scrape.
             return Ok(Config::default());
         }
+        if text.contains("<<") {
+            return Self::from_yaml_with_merge_keys(text, file_name);
+        }
+        Self::parse(text, file_name)
+    }
+
+    /// YAML merge keys (`<<: *defaults`), which Prometheus's YAML library honours, are
+    /// expanded on a value tree first; serde_yaml does not expand them while deserializing.
+    /// Line numbers of the expanded text would mislead, so errors keep only their path.
+    fn from_yaml_with_merge_keys(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+        let err = |e| ConfigError::from_yaml(e, file_name);
+        let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(err)?;
+        value.apply_merge().map_err(err)?;
+        let expanded = serde_yaml::to_string(&value).map_err(err)?;
+        Self::parse(&expanded, file_name).map_err(|e| match e {
+            ConfigError::Parse { file, message, .. } => ConfigError::Invalid {
+                file,
+                message: format!("{message} (after expanding YAML merge keys)"),
+            },
+            other => other,
+        })
+    }
+
+    fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
         // The global section is read first because scrape jobs inherit from it, wherever
         // it stands in the file.
         let head: GlobalOnly =

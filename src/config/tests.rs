@@ -405,3 +405,21 @@ fn relative_paths_resolve_against_the_config_directory() {
         .unwrap();
     assert_eq!(sd_auth.password_file.as_deref(), Some("/abs/pass"));
 }
+
+#[test]
+fn yaml_merge_keys_are_expanded() {
+    let text = "scrape_configs:\n  - job_name: a\n    <<: &common\n      scrape_interval: 5s\n      metrics_path: /m\n  - job_name: b\n    <<: *common\n    metrics_path: /other\n";
+    let c = parse(text);
+    assert_eq!(c.scrape_configs[1].scrape_interval, secs(5));
+    assert_eq!(c.scrape_configs[1].metrics_path, "/other");
+    assert_eq!(c.scrape_configs[0].metrics_path, "/m");
+    // Errors still name the field, without a line from the expanded text.
+    let bad = text.replace("5s", "5");
+    let msg = Config::from_yaml(&bad, "p.yml").unwrap_err().to_string();
+    assert!(
+        msg.starts_with(
+            "p.yml: scrape_configs[0].scrape_interval: not a valid duration string: \"5\""
+        ),
+        "{msg}"
+    );
+}
