@@ -68,6 +68,7 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("basic auth without username", job("    basic_auth: {password: p}\n"), true),
         ("tls min version", job("    tls_config: {min_version: TLS12}\n"), true),
         ("remote write host:port url", "remote_write:\n  - url: localhost:9201\n".into(), true),
+        ("yaml 1.1 booleans", job("    honor_labels: yes\n    honor_timestamps: Off\n    tls_config: {insecure_skip_verify: Y}\n"), true),
         ("yaml merge keys", "scrape_configs:\n  - job_name: a\n    <<: &c\n      scrape_interval: 5s\n  - job_name: b\n    <<: *c\n".into(), true),
         ("alertmanager other scheme", "alerting:\n  alertmanagers:\n    - scheme: ftp\n".into(), true),
         // Broken.
@@ -107,6 +108,8 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("not a mapping", "- a\n".into(), false),
         ("merged duplicate job", "scrape_configs:\n  - &j\n    job_name: a\n  - <<: *j\n".into(), false),
         ("merged bad field", "scrape_configs:\n  - job_name: a\n    <<: {scrap_interval: 5s}\n".into(), false),
+        ("not a boolean", job("    honor_labels: maybe\n"), false),
+        ("number as boolean", job("    honor_labels: 1\n"), false),
         ("empty target", job("    static_configs:\n      - targets: ['']\n"), false),
         ("targets not a list", job("    static_configs:\n      - targets: localhost:9090\n"), false),
         ("empty action", job("    relabel_configs:\n      - {action: '', target_label: x}\n"), false),
@@ -126,9 +129,6 @@ fn deviations() -> Vec<(&'static str, String, bool)> {
         // A scheme other than http/https can never be scraped; we reject it at load time
         // instead of failing every scrape.
         ("unscrapable scheme", job("    scheme: ftp\n"), false),
-        // serde_yaml reads YAML 1.2, where `yes`/`no`/`on`/`off` are strings; Go's
-        // yaml.v2 reads them as booleans.
-        ("yaml 1.1 boolean", job("    honor_labels: yes\n"), false),
     ]
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::de::checked_strings;
+use super::de::{checked_strings, yaml11_bool};
 use super::duration::{format_duration, serde_duration};
 use super::http::{default_true, validate_auth, Authorization, BasicAuth, OAuth2, TlsConfig};
 use super::relabel::{deserialize_relabel_configs, RelabelConfig};
@@ -58,11 +58,19 @@ pub struct StaticConfig {
 #[serde(deny_unknown_fields)]
 pub struct ScrapeConfig {
     pub job_name: String,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub honor_labels: bool,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub honor_timestamps: bool,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub track_timestamps_staleness: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Vec<String>>,
@@ -79,10 +87,18 @@ pub struct ScrapeConfig {
     /// Format assumed when a target answers with a missing or unknown content type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_scrape_protocol: Option<String>,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub always_scrape_classic_histograms: bool,
     /// The Prometheus 2.x name of `always_scrape_classic_histograms`.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub scrape_classic_histograms: bool,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub native_histogram_bucket_limit: u64,
@@ -95,7 +111,7 @@ pub struct ScrapeConfig {
     pub metrics_path: String,
     #[serde(default = "default_scheme")]
     pub scheme: String,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub enable_compression: bool,
     /// Largest accepted response body in bytes; 0 means no limit.
     #[serde(default, with = "serde_size", skip_serializing_if = "is_zero")]
@@ -156,11 +172,15 @@ pub struct ScrapeConfig {
     pub proxy_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_proxy: Option<String>,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub proxy_from_environment: bool,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub follow_redirects: bool,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub enable_http2: bool,
 
     #[serde(

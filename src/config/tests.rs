@@ -423,3 +423,25 @@ fn yaml_merge_keys_are_expanded() {
         "{msg}"
     );
 }
+
+#[test]
+fn yaml_1_1_booleans_as_in_prometheus() {
+    // (spelling, value)
+    let cases: &[(&str, bool)] = &[
+        ("true", true),
+        ("yes", true),
+        ("Yes", true),
+        ("ON", true),
+        ("y", true),
+        ("false", false),
+        ("no", false),
+        ("Off", false),
+        ("N", false),
+    ];
+    for &(spelling, want) in cases {
+        let c = parse(&format!(
+            "scrape_configs:\n  - job_name: a\n    honor_labels: {spelling}\n"
+        ));
+        assert_eq!(c.scrape_configs[0].honor_labels, want, "{spelling}");
+    }
+}

@@ -39,7 +39,7 @@ fn bad_values_are_quoted() {
     check(&format!("{JOB}    scrape_timeout: 5 s\n"), 3, "scrape_configs[0].scrape_timeout: not a valid duration string: \"5 s\"");
     check(&format!("{JOB}    body_size_limit: 10mb\n"), 3, "not a valid byte size: \"10mb\"");
     check(&format!("{JOB}    sample_limit: many\n"), 3, "sample_limit: invalid type: string \"many\"");
-    check(&format!("{JOB}    honor_labels: maybe\n"), 3, "honor_labels: invalid type");
+    check(&format!("{JOB}    honor_labels: maybe\n"), 3, "honor_labels: invalid boolean \"maybe\": expected true or false");
     check(&format!("{JOB}    relabel_configs:\n      - action: replac\n        target_label: x\n"), 4, "unknown relabel action \"replac\"");
     check(&format!("{JOB}    relabel_configs:\n      - regex: '(a'\n        target_label: x\n"), 4, "invalid regex \"(a\"");
     check(&format!("{JOB}    dns_sd_configs:\n      - names: [a]\n        type: TXT\n"), 5, "invalid DNS-SD record type \"TXT\"");
