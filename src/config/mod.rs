@@ -2,8 +2,11 @@
 //!
 //! Input: the text of the file. Output: a [`Config`] whose scrape jobs carry their effective
 //! settings (global defaults applied), or one [`ConfigError`] that names the file, the line
-//! and the field at fault. Semantics follow Prometheus 2.x/3.x (`config/config.go`): unknown
+//! and the field at fault. Semantics follow Prometheus 3.x (`config/config.go`): unknown
 //! fields are errors, zero durations mean "inherit", secrets are hidden when written back.
+//! Label names are checked by the classic rule `[a-zA-Z_][a-zA-Z0-9_]*`. Validity agrees
+//! with `promtool check config` 2.42 on the fields both know (`tests/promtool_config.rs`),
+//! except that a scrape `scheme` other than http/https is rejected here.
 
 mod de;
 mod duration;
