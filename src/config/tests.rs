@@ -445,3 +445,22 @@ fn yaml_1_1_booleans_as_in_prometheus() {
         assert_eq!(c.scrape_configs[0].honor_labels, want, "{spelling}");
     }
 }
+
+#[test]
+fn written_full_config_reads_back() {
+    let c = Config::load(&fixture("full.yml")).unwrap();
+    let again = Config::from_yaml(&c.to_yaml().unwrap(), "written.yml").unwrap();
+    assert_eq!(again.global, c.global);
+    // The first job holds no secret, so it survives the round trip unchanged.
+    assert_eq!(again.scrape_configs[0], c.scrape_configs[0]);
+    assert_eq!(again.scrape_configs.len(), c.scrape_configs.len());
+    assert_eq!(
+        again.remote_write[0].queue_config,
+        c.remote_write[0].queue_config
+    );
+    assert_eq!(again.storage, c.storage);
+    assert_eq!(again.tracing, c.tracing);
+    // Secrets come back as the placeholder, never as the original.
+    let token = again.scrape_configs[1].authorization.as_ref().unwrap();
+    assert_eq!(token.credentials.as_deref(), Some(SECRET_PLACEHOLDER));
+}
