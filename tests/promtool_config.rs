@@ -68,6 +68,13 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("basic auth without username", job("    basic_auth: {password: p}\n"), true),
         ("tls min version", job("    tls_config: {min_version: TLS12}\n"), true),
         ("remote write host:port url", "remote_write:\n  - url: localhost:9201\n".into(), true),
+        ("yaml 1.1 booleans", job("    honor_labels: yes\n    honor_timestamps: Off\n    tls_config: {insecure_skip_verify: Y}\n"), true),
+        ("null lists and maps", job("    static_configs:\n      - targets:\n        labels:\n    relabel_configs:\n    params:\n    basic_auth:\n").replace("scrape_configs:", "global:\n  external_labels:\nscrape_configs:"), true),
+        ("numeric replacement", job("    relabel_configs:\n      - {source_labels: [a], target_label: b, replacement: 1}\n"), true),
+        ("mixed case action", job("    relabel_configs:\n      - {action: HashMod, source_labels: [a], modulus: 2, target_label: b}\n"), true),
+        ("empty metrics path", job("    metrics_path: ''\n"), true),
+        ("empty separator", job("    relabel_configs:\n      - {source_labels: [a, b], separator: '', target_label: c}\n"), true),
+        ("yaml merge keys", "scrape_configs:\n  - job_name: a\n    <<: &c\n      scrape_interval: 5s\n  - job_name: b\n    <<: *c\n".into(), true),
         ("alertmanager other scheme", "alerting:\n  alertmanagers:\n    - scheme: ftp\n".into(), true),
         // Broken.
         ("unknown top field", "foo: 1\n".into(), false),
@@ -104,6 +111,17 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("duplicate top key", "global: {}\nglobal: {}\n".into(), false),
         ("yaml syntax", "scrape_configs: [\n".into(), false),
         ("not a mapping", "- a\n".into(), false),
+        ("merged duplicate job", "scrape_configs:\n  - &j\n    job_name: a\n  - <<: *j\n".into(), false),
+        ("merged bad field", "scrape_configs:\n  - job_name: a\n    <<: {scrap_interval: 5s}\n".into(), false),
+        ("not a boolean", job("    honor_labels: maybe\n"), false),
+        ("number as boolean", job("    honor_labels: 1\n"), false),
+        ("null job name", "scrape_configs:\n  - job_name:\n".into(), false),
+        ("duplicate job field", job("    metrics_path: /a\n    metrics_path: /b\n"), false),
+        ("duplicate label", job("    static_configs:\n      - targets: ['a:1']\n        labels: {a: 1, a: 2}\n"), false),
+        ("scalar source labels", job("    relabel_configs:\n      - {source_labels: a, target_label: b}\n"), false),
+        ("negative modulus", job("    relabel_configs:\n      - {action: hashmod, source_labels: [a], modulus: -1, target_label: b}\n"), false),
+        ("float duration", job("    scrape_interval: 1.5m\n"), false),
+        ("keepequal without target", job("    relabel_configs:\n      - {action: keepequal, source_labels: [a]}\n"), false),
         ("empty target", job("    static_configs:\n      - targets: ['']\n"), false),
         ("targets not a list", job("    static_configs:\n      - targets: localhost:9090\n"), false),
         ("empty action", job("    relabel_configs:\n      - {action: '', target_label: x}\n"), false),
@@ -123,9 +141,6 @@ fn deviations() -> Vec<(&'static str, String, bool)> {
         // A scheme other than http/https can never be scraped; we reject it at load time
         // instead of failing every scrape.
         ("unscrapable scheme", job("    scheme: ftp\n"), false),
-        // serde_yaml reads YAML 1.2, where `yes`/`no`/`on`/`off` are strings; Go's
-        // yaml.v2 reads them as booleans.
-        ("yaml 1.1 boolean", job("    honor_labels: yes\n"), false),
     ]
 }
 

@@ -284,3 +284,39 @@ where
         Ok(value)
     }
 }
+
+/// Reads a boolean as Prometheus's YAML 1.1 reader does: besides `true`/`false`, the plain
+/// words `yes`/`no`, `on`/`off` and `y`/`n` (lower, Title or UPPER case). serde_yaml
+/// follows YAML 1.2, where those words are strings.
+pub(crate) fn yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    d.deserialize_any(Yaml11Bool)
+}
+
+/// [`yaml11_bool`] for optional fields; absence is handled by `#[serde(default)]`.
+pub(crate) fn yaml11_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    yaml11_bool(d).map(Some)
+}
+
+struct Yaml11Bool;
+
+impl Visitor<'_> for Yaml11Bool {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a boolean (true or false)")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        match v {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "True" | "TRUE" => Ok(true),
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "False" | "FALSE" => Ok(false),
+            _ => Err(E::custom(format!(
+                "invalid boolean {v:?}: expected true or false"
+            ))),
+        }
+    }
+}

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 
+use super::de::yaml11_bool;
+
 /// Written in place of secrets when a config is shown, as Prometheus does, so that
 /// `/api/v1/status/config` never reveals a password.
 pub const SECRET_PLACEHOLDER: &str = "<secret>";
@@ -94,7 +96,7 @@ pub struct TlsConfig {
     pub key_file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub insecure_skip_verify: bool,
     /// `TLS10` … `TLS13`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,9 +145,17 @@ pub struct HttpClientConfig {
     pub tls_config: Option<TlsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_url: Option<String>,
-    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    #[serde(
+        default = "default_true",
+        skip_serializing_if = "is_true",
+        deserialize_with = "yaml11_bool"
+    )]
     pub follow_redirects: bool,
-    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    #[serde(
+        default = "default_true",
+        skip_serializing_if = "is_true",
+        deserialize_with = "yaml11_bool"
+    )]
     pub enable_http2: bool,
 }
 

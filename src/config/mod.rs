@@ -2,12 +2,16 @@
 //!
 //! Input: the text of the file. Output: a [`Config`] whose scrape jobs carry their effective
 //! settings (global defaults applied), or one [`ConfigError`] that names the file, the line
-//! and the field at fault. Semantics follow Prometheus 2.x/3.x (`config/config.go`): unknown
+//! and the field at fault. Semantics follow Prometheus 3.x (`config/config.go`): unknown
 //! fields are errors, zero durations mean "inherit", secrets are hidden when written back.
+//! Label names are checked by the classic rule `[a-zA-Z_][a-zA-Z0-9_]*`. Validity agrees
+//! with `promtool check config` 2.42 on the fields both know (`tests/promtool_config.rs`),
+//! except that a scrape `scheme` other than http/https is rejected here.
 
 mod de;
 mod duration;
 mod http;
+mod paths;
 mod relabel;
 mod remote;
 mod scrape;
@@ -137,6 +141,20 @@ pub struct GlobalConfig {
     pub external_labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_log_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_failure_log_file: Option<String>,
+    /// Default `scrape_protocols` of every job; empty means the scraper's default list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scrape_protocols: Vec<String>,
+    /// How far back rule evaluation looks for its timestamp (Prometheus 3.x).
+    #[serde(
+        default,
+        with = "serde_duration",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub rule_query_offset: Duration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_name_validation_scheme: Option<String>,
     /// Defaults for the job limits of the same names (0 = no limit).
     #[serde(default, with = "serde_size", skip_serializing_if = "is_zero")]
     pub body_size_limit: u64,
@@ -162,6 +180,10 @@ impl Default for GlobalConfig {
             evaluation_interval: default_scrape_interval(),
             external_labels: BTreeMap::new(),
             query_log_file: None,
+            scrape_failure_log_file: None,
+            scrape_protocols: Vec::new(),
+            rule_query_offset: Duration::ZERO,
+            metric_name_validation_scheme: None,
             body_size_limit: 0,
             sample_limit: 0,
             target_limit: 0,
@@ -192,6 +214,10 @@ impl GlobalConfig {
         if self.evaluation_interval.is_zero() {
             self.evaluation_interval = default_scrape_interval();
         }
+        scrape::check_scrape_protocols(&self.scrape_protocols)?;
+        if let Some(s) = &self.metric_name_validation_scheme {
+            scrape::check_validation_scheme(s)?;
+        }
         Ok(())
     }
 }
@@ -216,6 +242,12 @@ pub struct Config {
     pub remote_write: Vec<RemoteWriteConfig>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remote_read: Vec<RemoteReadConfig>,
+    /// Prometheus 3.x `runtime:` (Go runtime tuning), kept as written; nothing to apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<serde_yaml::Value>,
+    /// Prometheus 3.x `otlp:` (OTLP ingestion settings), kept as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp: Option<serde_yaml::Value>,
 }
 
 impl Config {
@@ -229,7 +261,7 @@ impl Config {
         })?;
         let mut config = Config::from_yaml(&text, &path.display().to_string())?;
         if let Some(dir) = path.parent() {
-            config.resolve_paths(dir);
+            paths::resolve(&mut config, dir);
         }
         Ok(config)
     }
@@ -240,6 +272,30 @@ impl Config {
             // An empty file is a valid config: all defaults, nothing to scrape.
             return Ok(Config::default());
         }
+        if text.contains("<<") {
+            return Self::from_yaml_with_merge_keys(text, file_name);
+        }
+        Self::parse(text, file_name)
+    }
+
+    /// YAML merge keys (`<<: *defaults`), which Prometheus's YAML library honours, are
+    /// expanded on a value tree first; serde_yaml does not expand them while deserializing.
+    /// Line numbers of the expanded text would mislead, so errors keep only their path.
+    fn from_yaml_with_merge_keys(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+        let err = |e| ConfigError::from_yaml(e, file_name);
+        let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(err)?;
+        value.apply_merge().map_err(err)?;
+        let expanded = serde_yaml::to_string(&value).map_err(err)?;
+        Self::parse(&expanded, file_name).map_err(|e| match e {
+            ConfigError::Parse { file, message, .. } => ConfigError::Invalid {
+                file,
+                message: format!("{message} (after expanding YAML merge keys)"),
+            },
+            other => other,
+        })
+    }
+
+    fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
         // The global section is read first because scrape jobs inherit from it, wherever
         // it stands in the file.
         let head: GlobalOnly =
@@ -274,6 +330,11 @@ impl Config {
                 self.global.query_log_file.is_some(),
                 "global.query_log_file",
             ),
+            (
+                self.global.scrape_failure_log_file.is_some(),
+                "global.scrape_failure_log_file",
+            ),
+            (self.otlp.is_some(), "otlp"),
         ] {
             if used {
                 out.push(name.to_string());
@@ -288,43 +349,26 @@ impl Config {
             if sc.oauth2.is_some() {
                 fields.push("oauth2");
             }
-            if sc.proxy_url.is_some() {
-                fields.push("proxy_url");
+            for (used, name) in [
+                (sc.proxy_url.is_some(), "proxy_url"),
+                (sc.no_proxy.is_some(), "no_proxy"),
+                (sc.proxy_from_environment, "proxy_from_environment"),
+                (
+                    sc.scrape_failure_log_file.is_some(),
+                    "scrape_failure_log_file",
+                ),
+                (
+                    sc.native_histogram_bucket_limit > 0,
+                    "native_histogram_bucket_limit",
+                ),
+            ] {
+                if used {
+                    fields.push(name);
+                }
             }
             out.extend(fields.into_iter().map(|f| format!("job {job:?}: {f}")));
         }
         out
-    }
-
-    fn resolve_paths(&mut self, dir: &Path) {
-        let join = |p: &mut String| {
-            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
-                *p = dir.join(p.as_str()).display().to_string();
-            }
-        };
-        let join_opt = |p: &mut Option<String>| {
-            if let Some(p) = p {
-                join(p);
-            }
-        };
-        self.rule_files.iter_mut().for_each(join);
-        self.scrape_config_files.iter_mut().for_each(join);
-        for sc in &mut self.scrape_configs {
-            for sd in &mut sc.file_sd_configs {
-                sd.files.iter_mut().for_each(join);
-            }
-            if let Some(b) = &mut sc.basic_auth {
-                join_opt(&mut b.password_file);
-            }
-            if let Some(a) = &mut sc.authorization {
-                join_opt(&mut a.credentials_file);
-            }
-            if let Some(t) = &mut sc.tls_config {
-                join_opt(&mut t.ca_file);
-                join_opt(&mut t.cert_file);
-                join_opt(&mut t.key_file);
-            }
-        }
     }
 }
 
@@ -388,6 +432,8 @@ enum TopField {
     Tracing,
     RemoteWrite,
     RemoteRead,
+    Runtime,
+    Otlp,
 }
 
 /// Second pass: the whole file, with the resolved global section at hand.
@@ -478,6 +524,14 @@ impl<'de> Visitor<'de> for ConfigSeed {
                     first("remote_write")?;
                     config.remote_write =
                         map.next_value_seed(CheckedList::new(RemoteWriteConfig::validate))?;
+                }
+                TopField::Runtime => {
+                    first("runtime")?;
+                    config.runtime = Some(map.next_value()?);
+                }
+                TopField::Otlp => {
+                    first("otlp")?;
+                    config.otlp = Some(map.next_value()?);
                 }
                 TopField::RemoteRead => {
                     first("remote_read")?;

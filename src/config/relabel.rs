@@ -155,12 +155,16 @@ impl<'de> Deserialize<'de> for RelabelRegex {
     }
 }
 
+/// Prometheus's default `separator` and `replacement`.
+const DEFAULT_SEPARATOR: &str = ";";
+const DEFAULT_REPLACEMENT: &str = "$1";
+
 fn default_separator() -> String {
-    ";".to_string()
+    DEFAULT_SEPARATOR.to_string()
 }
 
 fn default_replacement() -> String {
-    "$1".to_string()
+    DEFAULT_REPLACEMENT.to_string()
 }
 
 fn deserialize_label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -222,7 +226,6 @@ impl RelabelConfig {
     /// the message names the action and the field to fix.
     pub fn validate(&self) -> Result<(), String> {
         let a = self.action;
-        let defaults = RelabelConfig::default();
         if a == Action::HashMod && self.modulus == 0 {
             return Err("relabel configuration for hashmod requires non-zero modulus".into());
         }
@@ -252,7 +255,7 @@ impl RelabelConfig {
             a,
             Action::Lowercase | Action::Uppercase | Action::KeepEqual | Action::DropEqual
         );
-        if no_replacement && self.replacement != defaults.replacement {
+        if no_replacement && self.replacement != DEFAULT_REPLACEMENT {
             return Err(format!("'replacement' can not be set for {a} action"));
         }
         if a == Action::LabelMap && !is_valid_label_template(&self.replacement) {
@@ -262,9 +265,9 @@ impl RelabelConfig {
             ));
         }
         if matches!(a, Action::KeepEqual | Action::DropEqual)
-            && (self.regex != defaults.regex
+            && (self.regex.as_str() != RelabelRegex::DEFAULT
                 || self.modulus != 0
-                || self.separator != defaults.separator)
+                || self.separator != DEFAULT_SEPARATOR)
         {
             return Err(format!(
                 "{a} action requires only 'source_labels' and 'target_label', and no other fields"
@@ -274,8 +277,8 @@ impl RelabelConfig {
             && (!self.source_labels.is_empty()
                 || !self.target_label.is_empty()
                 || self.modulus != 0
-                || self.separator != defaults.separator
-                || self.replacement != defaults.replacement)
+                || self.separator != DEFAULT_SEPARATOR
+                || self.replacement != DEFAULT_REPLACEMENT)
         {
             return Err(format!(
                 "{a} action requires only 'regex', and no other fields"

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::de::{yaml11_bool, yaml11_opt_bool};
 use super::duration::{serde_duration, serde_opt_duration};
 use super::http::{default_true, HttpClientConfig, TlsConfig};
 use super::relabel::{deserialize_relabel_configs, RelabelConfig};
@@ -118,7 +119,11 @@ pub struct QueueConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_backoff: Option<Duration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "yaml11_opt_bool"
+    )]
     pub retry_on_http_429: Option<bool>,
 }
 
@@ -126,7 +131,11 @@ pub struct QueueConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "yaml11_opt_bool"
+    )]
     pub send: Option<bool>,
     #[serde(
         default,
@@ -155,9 +164,9 @@ pub struct RemoteWriteConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub write_relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub send_exemplars: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub send_native_histograms: bool,
     #[serde(default)]
     pub queue_config: QueueConfig,
@@ -180,9 +189,9 @@ pub struct RemoteReadConfig {
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub required_matchers: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub read_recent: bool,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub filter_external_labels: bool,
     #[serde(flatten)]
     pub http_client: HttpClientConfig,
@@ -223,7 +232,7 @@ pub struct TracingConfig {
     pub endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampling_fraction: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub insecure: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,

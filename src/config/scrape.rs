@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::de::checked_strings;
+use super::de::{checked_strings, yaml11_bool};
 use super::duration::{format_duration, serde_duration};
 use super::http::{default_true, validate_auth, Authorization, BasicAuth, OAuth2, TlsConfig};
 use super::relabel::{deserialize_relabel_configs, RelabelConfig};
@@ -58,11 +58,19 @@ pub struct StaticConfig {
 #[serde(deny_unknown_fields)]
 pub struct ScrapeConfig {
     pub job_name: String,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub honor_labels: bool,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub honor_timestamps: bool,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub track_timestamps_staleness: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Vec<String>>,
@@ -72,14 +80,38 @@ pub struct ScrapeConfig {
     /// Zero in the file means "the global timeout, capped at this job's interval".
     #[serde(default, with = "serde_duration")]
     pub scrape_timeout: Duration,
-    /// Content types to negotiate, in order of preference; empty means the default list.
+    /// Content types to negotiate, in order of preference; inherited from `global:` when
+    /// not set; empty means the scraper's default list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scrape_protocols: Vec<String>,
+    /// Format assumed when a target answers with a missing or unknown content type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_scrape_protocol: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
+    pub always_scrape_classic_histograms: bool,
+    /// The Prometheus 2.x name of `always_scrape_classic_histograms`.
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
+    pub scrape_classic_histograms: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub native_histogram_bucket_limit: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_failure_log_file: Option<String>,
+    /// `utf8` or `legacy`; not set means the global choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_name_validation_scheme: Option<String>,
     #[serde(default = "default_metrics_path")]
     pub metrics_path: String,
     #[serde(default = "default_scheme")]
     pub scheme: String,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub enable_compression: bool,
     /// Largest accepted response body in bytes; 0 means no limit.
     #[serde(default, with = "serde_size", skip_serializing_if = "is_zero")]
@@ -138,9 +170,17 @@ pub struct ScrapeConfig {
     pub tls_config: Option<TlsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_url: Option<String>,
-    #[serde(default = "default_true")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_proxy: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
+    pub proxy_from_environment: bool,
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub follow_redirects: bool,
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", deserialize_with = "yaml11_bool")]
     pub enable_http2: bool,
 
     #[serde(
@@ -165,6 +205,86 @@ const SCRAPE_PROTOCOLS: [&str; 5] = [
     "PrometheusText0.0.4",
     "PrometheusText1.0.0",
 ];
+
+/// Checks a `scrape_protocols` list: known names, each at most once.
+pub(crate) fn check_scrape_protocols(list: &[String]) -> Result<(), String> {
+    for (i, p) in list.iter().enumerate() {
+        if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
+            return Err(format!(
+                "unknown scrape protocol {p:?}, expected one of {}",
+                SCRAPE_PROTOCOLS.join(", ")
+            ));
+        }
+        if list[..i].contains(p) {
+            return Err(format!("duplicated protocol {p:?} in scrape_protocols"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a `metric_name_validation_scheme` value.
+pub(crate) fn check_validation_scheme(s: &str) -> Result<(), String> {
+    match s {
+        "utf8" | "legacy" => Ok(()),
+        _ => Err(format!(
+            "unknown metric_name_validation_scheme {s:?}, expected \"utf8\" or \"legacy\""
+        )),
+    }
+}
+
+impl Default for ScrapeConfig {
+    /// A job with Prometheus's defaults as they stand after loading (1m interval, 10s
+    /// timeout, `http`, `/metrics`) and an empty name; convenient for building jobs in code.
+    fn default() -> Self {
+        ScrapeConfig {
+            job_name: String::new(),
+            honor_labels: false,
+            honor_timestamps: true,
+            track_timestamps_staleness: false,
+            params: BTreeMap::new(),
+            scrape_interval: Duration::from_secs(60),
+            scrape_timeout: Duration::from_secs(10),
+            scrape_protocols: Vec::new(),
+            fallback_scrape_protocol: None,
+            always_scrape_classic_histograms: false,
+            scrape_classic_histograms: false,
+            native_histogram_bucket_limit: 0,
+            scrape_failure_log_file: None,
+            metric_name_validation_scheme: None,
+            metrics_path: default_metrics_path(),
+            scheme: default_scheme(),
+            enable_compression: true,
+            body_size_limit: 0,
+            sample_limit: 0,
+            target_limit: 0,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+            keep_dropped_targets: 0,
+            static_configs: Vec::new(),
+            file_sd_configs: Vec::new(),
+            http_sd_configs: Vec::new(),
+            dns_sd_configs: Vec::new(),
+            kubernetes_sd_configs: Vec::new(),
+            consul_sd_configs: Vec::new(),
+            ec2_sd_configs: Vec::new(),
+            docker_sd_configs: Vec::new(),
+            basic_auth: None,
+            authorization: None,
+            oauth2: None,
+            bearer_token: None,
+            bearer_token_file: None,
+            tls_config: None,
+            proxy_url: None,
+            no_proxy: None,
+            proxy_from_environment: false,
+            follow_redirects: true,
+            enable_http2: true,
+            relabel_configs: Vec::new(),
+            metric_relabel_configs: Vec::new(),
+        }
+    }
+}
 
 impl ScrapeConfig {
     /// Fills in what the job inherits from `global:` and checks the job on its own.
@@ -192,15 +312,15 @@ impl ScrapeConfig {
                 self.scheme
             ));
         }
-        if let Some(bad) = self
-            .scrape_protocols
-            .iter()
-            .find(|p| !SCRAPE_PROTOCOLS.contains(&p.as_str()))
-        {
-            return Err(format!(
-                "unknown scrape protocol {bad:?}, expected one of {}",
-                SCRAPE_PROTOCOLS.join(", ")
-            ));
+        if self.scrape_protocols.is_empty() {
+            self.scrape_protocols = global.scrape_protocols.clone();
+        }
+        check_scrape_protocols(&self.scrape_protocols)?;
+        if let Some(p) = &self.fallback_scrape_protocol {
+            check_scrape_protocols(std::slice::from_ref(p))?;
+        }
+        if let Some(s) = &self.metric_name_validation_scheme {
+            check_validation_scheme(s)?;
         }
         let inherit = |own: &mut u64, global: u64| {
             if *own == 0 {

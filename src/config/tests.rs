@@ -339,3 +339,128 @@ fn configs_compare_by_value_for_reload_diffs() {
     assert_ne!(a.scrape_configs[1], b.scrape_configs[1]);
     assert_eq!(a.clone(), a);
 }
+
+#[test]
+fn default_scrape_config_is_a_loaded_minimal_job() {
+    let c = parse("scrape_configs:\n  - job_name: x\n");
+    let mut job = c.scrape_configs[0].clone();
+    job.job_name.clear();
+    assert_eq!(job, ScrapeConfig::default());
+}
+
+#[test]
+fn prometheus_3_settings_parse() {
+    let c = parse(
+        "global:\n  scrape_protocols: [PrometheusText0.0.4, OpenMetricsText1.0.0]\n  rule_query_offset: 30s\n  metric_name_validation_scheme: legacy\nruntime:\n  gogc: 75\notlp:\n  promote_resource_attributes: [service.name]\nscrape_configs:\n  - job_name: a\n    fallback_scrape_protocol: PrometheusText0.0.4\n    always_scrape_classic_histograms: true\n    native_histogram_bucket_limit: 160\n  - job_name: b\n    scrape_protocols: [PrometheusProto]\n",
+    );
+    assert_eq!(c.global.rule_query_offset, secs(30));
+    assert_eq!(
+        c.scrape_configs[0].scrape_protocols,
+        vec!["PrometheusText0.0.4", "OpenMetricsText1.0.0"],
+        "inherited from global"
+    );
+    assert_eq!(
+        c.scrape_configs[1].scrape_protocols,
+        vec!["PrometheusProto"]
+    );
+    assert_eq!(
+        c.scrape_configs[0].fallback_scrape_protocol.as_deref(),
+        Some("PrometheusText0.0.4")
+    );
+    assert!(c.scrape_configs[0].always_scrape_classic_histograms);
+    assert!(c.runtime.is_some());
+    let unsupported = c.unsupported_features();
+    assert!(unsupported.contains(&"otlp".to_string()), "{unsupported:?}");
+    assert!(
+        unsupported.contains(&"job \"a\": native_histogram_bucket_limit".to_string()),
+        "{unsupported:?}"
+    );
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &path,
+        "alerting:\n  alertmanagers:\n    - tls_config: {ca_file: am-ca.pem}\n      file_sd_configs: [{files: [am.json]}]\nremote_write:\n  - url: http://x/\n    bearer_token_file: token\nscrape_configs:\n  - job_name: a\n    http_sd_configs:\n      - url: http://sd/\n        basic_auth: {username: u, password_file: /abs/pass}\n",
+    )
+    .unwrap();
+    let c = Config::load(&path).unwrap();
+    let abs = |p: &str| dir.path().join(p).display().to_string();
+    let am = &c.alerting.as_ref().unwrap().alertmanagers[0];
+    let tls = am.http_client.tls_config.as_ref().unwrap();
+    assert_eq!(tls.ca_file, Some(abs("am-ca.pem")));
+    assert_eq!(am.file_sd_configs[0].files, vec![abs("am.json")]);
+    let rw_auth = c.remote_write[0]
+        .http_client
+        .authorization
+        .as_ref()
+        .unwrap();
+    assert_eq!(rw_auth.credentials_file, Some(abs("token")));
+    let sd_auth = c.scrape_configs[0].http_sd_configs[0]
+        .http_client
+        .basic_auth
+        .as_ref()
+        .unwrap();
+    assert_eq!(sd_auth.password_file.as_deref(), Some("/abs/pass"));
+}
+
+#[test]
+fn yaml_merge_keys_are_expanded() {
+    let text = "scrape_configs:\n  - job_name: a\n    <<: &common\n      scrape_interval: 5s\n      metrics_path: /m\n  - job_name: b\n    <<: *common\n    metrics_path: /other\n";
+    let c = parse(text);
+    assert_eq!(c.scrape_configs[1].scrape_interval, secs(5));
+    assert_eq!(c.scrape_configs[1].metrics_path, "/other");
+    assert_eq!(c.scrape_configs[0].metrics_path, "/m");
+    // Errors still name the field, without a line from the expanded text.
+    let bad = text.replace("5s", "5");
+    let msg = Config::from_yaml(&bad, "p.yml").unwrap_err().to_string();
+    assert!(
+        msg.starts_with(
+            "p.yml: scrape_configs[0].scrape_interval: not a valid duration string: \"5\""
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn yaml_1_1_booleans_as_in_prometheus() {
+    // (spelling, value)
+    let cases: &[(&str, bool)] = &[
+        ("true", true),
+        ("yes", true),
+        ("Yes", true),
+        ("ON", true),
+        ("y", true),
+        ("false", false),
+        ("no", false),
+        ("Off", false),
+        ("N", false),
+    ];
+    for &(spelling, want) in cases {
+        let c = parse(&format!(
+            "scrape_configs:\n  - job_name: a\n    honor_labels: {spelling}\n"
+        ));
+        assert_eq!(c.scrape_configs[0].honor_labels, want, "{spelling}");
+    }
+}
+
+#[test]
+fn written_full_config_reads_back() {
+    let c = Config::load(&fixture("full.yml")).unwrap();
+    let again = Config::from_yaml(&c.to_yaml().unwrap(), "written.yml").unwrap();
+    assert_eq!(again.global, c.global);
+    // The first job holds no secret, so it survives the round trip unchanged.
+    assert_eq!(again.scrape_configs[0], c.scrape_configs[0]);
+    assert_eq!(again.scrape_configs.len(), c.scrape_configs.len());
+    assert_eq!(
+        again.remote_write[0].queue_config,
+        c.remote_write[0].queue_config
+    );
+    assert_eq!(again.storage, c.storage);
+    assert_eq!(again.tracing, c.tracing);
+    // Secrets come back as the placeholder, never as the original.
+    let token = again.scrape_configs[1].authorization.as_ref().unwrap();
+    assert_eq!(token.credentials.as_deref(), Some(SECRET_PLACEHOLDER));
+}

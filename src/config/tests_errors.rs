@@ -39,7 +39,7 @@ fn bad_values_are_quoted() {
     check(&format!("{JOB}    scrape_timeout: 5 s\n"), 3, "scrape_configs[0].scrape_timeout: not a valid duration string: \"5 s\"");
     check(&format!("{JOB}    body_size_limit: 10mb\n"), 3, "not a valid byte size: \"10mb\"");
     check(&format!("{JOB}    sample_limit: many\n"), 3, "sample_limit: invalid type: string \"many\"");
-    check(&format!("{JOB}    honor_labels: maybe\n"), 3, "honor_labels: invalid type");
+    check(&format!("{JOB}    honor_labels: maybe\n"), 3, "honor_labels: invalid boolean \"maybe\": expected true or false");
     check(&format!("{JOB}    relabel_configs:\n      - action: replac\n        target_label: x\n"), 4, "unknown relabel action \"replac\"");
     check(&format!("{JOB}    relabel_configs:\n      - regex: '(a'\n        target_label: x\n"), 4, "invalid regex \"(a\"");
     check(&format!("{JOB}    dns_sd_configs:\n      - names: [a]\n        type: TXT\n"), 5, "invalid DNS-SD record type \"TXT\"");
@@ -55,6 +55,8 @@ fn job_errors() {
     check("scrape_configs:\n  - scrape_interval: 5s\n", 2, "missing field \"job_name\"");
     check(&format!("{JOB}    scheme: ftp\n"), 2, "invalid scheme \"ftp\"");
     check(&format!("{JOB}    scrape_protocols: [Text]\n"), 2, "unknown scrape protocol \"Text\"");
+    check(&format!("{JOB}    scrape_protocols: [PrometheusProto, PrometheusProto]\n"), 2, "duplicated protocol \"PrometheusProto\" in scrape_protocols");
+    check("global:\n  metric_name_validation_scheme: ascii\n", 2, "unknown metric_name_validation_scheme \"ascii\"");
 }
 
 #[test]

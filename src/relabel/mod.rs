@@ -20,47 +20,44 @@ pub use expand::expand_template;
 
 /// Applies `configs` in order to `labels`; `None` means the set was dropped.
 pub fn relabel(labels: &Labels, configs: &[RelabelConfig]) -> Option<Labels> {
-    let mut builder = labels.builder();
+    // The set is copied into a builder only once a rule edits it, so rule lists that
+    // only keep or drop (the common `metric_relabel_configs`) never copy it.
+    let mut edited: Option<LabelsBuilder> = None;
     let mut joined = String::new();
     for cfg in configs {
-        builder = apply(builder, cfg, &mut joined)?;
+        if !apply(labels, &mut edited, cfg, &mut joined) {
+            return None;
+        }
     }
-    Some(builder.build())
+    Some(edited.map_or_else(|| labels.clone(), LabelsBuilder::build))
 }
 
-/// Applies one rule. `joined` is scratch space for the joined source values, reused
-/// across rules.
-fn apply(mut lb: LabelsBuilder, cfg: &RelabelConfig, joined: &mut String) -> Option<LabelsBuilder> {
+/// Applies one rule to `labels` as edited so far by `edited`; false means "drop".
+/// `joined` is scratch space for the joined source values, reused across rules.
+fn apply(
+    labels: &Labels,
+    edited: &mut Option<LabelsBuilder>,
+    cfg: &RelabelConfig,
+    joined: &mut String,
+) -> bool {
     joined.clear();
     for (i, name) in cfg.source_labels.iter().enumerate() {
         if i > 0 {
             joined.push_str(&cfg.separator);
         }
-        joined.push_str(lb.get(name).unwrap_or(""));
+        joined.push_str(current(labels, edited, name));
     }
     let val = joined.as_str();
     let re = cfg.regex.regex();
     match cfg.action {
-        Action::Drop => {
-            if re.is_match(val) {
-                return None;
-            }
-        }
-        Action::Keep => {
-            if !re.is_match(val) {
-                return None;
-            }
-        }
-        Action::DropEqual => {
-            if lb.get(&cfg.target_label).unwrap_or("") == val {
-                return None;
-            }
-        }
-        Action::KeepEqual => {
-            if lb.get(&cfg.target_label).unwrap_or("") != val {
-                return None;
-            }
-        }
+        Action::Drop => return !re.is_match(val),
+        Action::Keep => return re.is_match(val),
+        Action::DropEqual => return current(labels, edited, &cfg.target_label) != val,
+        Action::KeepEqual => return current(labels, edited, &cfg.target_label) == val,
+        _ => {}
+    }
+    let lb = edited.get_or_insert_with(|| labels.builder());
+    match cfg.action {
         Action::Replace => {
             // No match: nothing to replace.
             if let Some(caps) = re.captures(val) {
@@ -88,8 +85,9 @@ fn apply(mut lb: LabelsBuilder, cfg: &RelabelConfig, joined: &mut String) -> Opt
             }
         }
         Action::LabelMap => {
-            let snapshot = lb.build();
-            lb = snapshot.builder();
+            // Names are matched against the set as it was before this rule.
+            let snapshot = std::mem::take(lb).build();
+            *lb = snapshot.builder();
             for l in &snapshot {
                 if let Some(caps) = re.captures(&l.name) {
                     let name = expand_template(&cfg.replacement, re, &caps);
@@ -105,8 +103,18 @@ fn apply(mut lb: LabelsBuilder, cfg: &RelabelConfig, joined: &mut String) -> Opt
         Action::LabelKeep => {
             lb.retain(|name| re.is_match(name));
         }
+        Action::Drop | Action::Keep | Action::DropEqual | Action::KeepEqual => {}
     }
-    Some(lb)
+    true
+}
+
+/// The value of label `name` in the set as edited so far; "" when absent.
+fn current<'a>(labels: &'a Labels, edited: &'a Option<LabelsBuilder>, name: &str) -> &'a str {
+    match edited {
+        Some(b) => b.get(name),
+        None => labels.get(name),
+    }
+    .unwrap_or("")
 }
 
 /// The number `hashmod` reduces: the last 8 bytes of the MD5 digest of the joined source

@@ -155,6 +155,8 @@ fn lowercase_and_uppercase() {
 #[test]
 #[rustfmt::skip]
 fn rules_apply_in_order() {
+    check(&[("a", "x")], "[{source_labels: [a], target_label: b}, {action: keepequal, source_labels: [a], target_label: b}, {action: dropequal, source_labels: [b], target_label: c}]", Some(&[("a", "x"), ("b", "x")]));
+    check(&[("a", "x")], "[{source_labels: [a], target_label: b}, {action: labeldrop, regex: a}, {action: keep, source_labels: [a], regex: ''}]", Some(&[("b", "x")]));
     check(&[("a", "1")], "[]", Some(&[("a", "1")]));
     check(&[("__address__", "10.0.0.1:9100")], "[{action: hashmod, source_labels: [__address__], modulus: 3, target_label: __tmp_shard}, {action: keep, source_labels: [__tmp_shard], regex: '2'}, {action: labeldrop, regex: '__tmp_.*'}]", Some(&[("__address__", "10.0.0.1:9100")]));
     check(&[("__address__", "localhost:8000")], "[{action: hashmod, source_labels: [__address__], modulus: 4, target_label: __tmp_shard}, {action: keep, source_labels: [__tmp_shard], regex: '2'}]", None);
