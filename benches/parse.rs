@@ -128,7 +128,7 @@ fn parse(body: &str, format: Format, labels: bool) -> usize {
     let mut parser = Parser::new(body, format);
     let mut buf = Vec::new();
     let mut samples = 0;
-    while let Some(entry) = parser.next().expect("fixture parses") {
+    while let Some(entry) = parser.next().unwrap_or_else(|e| panic!("fixture: {e}")) {
         if let Entry::Sample { series, value, .. } = entry {
             black_box((series, value));
             samples += 1;
