@@ -29,6 +29,10 @@ pub(super) struct Sample<'a> {
     pub exemplar: bool,
 }
 
+/// Capacity past which a per-family table is dropped rather than cleared between families;
+/// a few times the buckets of a wide histogram.
+const LARGE_TABLE: usize = 1024;
+
 /// Every suffix a sample name may add to its family name, over all types.
 const ALL_SUFFIXES: [&str; 8] = [
     "_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info",
@@ -304,6 +308,14 @@ impl<'a> Families<'a> {
             return rule("the name clashes with a sample name of an earlier family");
         }
         self.seen.insert(name, MetricType::Unknown);
+        // Clearing a hash table costs its capacity, and the next groups are cleared once
+        // each: drop a table grown by one huge group instead of carrying it along.
+        if self.series.capacity() > LARGE_TABLE {
+            self.series = HashMap::new();
+        }
+        if self.groups.capacity() > LARGE_TABLE {
+            self.groups = HashSet::new();
+        }
         self.groups.clear();
         self.series.clear();
         self.current = Some(Family {
