@@ -214,3 +214,24 @@ fn similar_label_sets_are_distinct_groups() {
     let rendered = render_twice(&body, Format::OpenMetrics).unwrap();
     assert_eq!(rendered.matches('|').count(), 30 * 4 * 10);
 }
+
+/// Label values borrow the body unless they hold an escape.
+#[test]
+fn labels_borrow_unless_escaped() {
+    use std::borrow::Cow;
+    for format in [Format::PromText, Format::OpenMetrics] {
+        let body = "a{b=\"c\",d=\"e\\\\f\"} 1\n# EOF\n";
+        let mut parser = Parser::new(body, format);
+        assert!(matches!(parser.next().unwrap(), Some(Entry::Sample { .. })));
+        let mut labels = Vec::new();
+        parser.labels(&mut labels);
+        assert!(
+            matches!(&labels[0], ("b", Cow::Borrowed("c"))),
+            "{labels:?}"
+        );
+        assert!(
+            matches!(&labels[1], ("d", Cow::Owned(v)) if v == "e\\f"),
+            "{labels:?}"
+        );
+    }
+}
