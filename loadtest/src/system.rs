@@ -103,6 +103,8 @@ impl System {
                 format!("-httpListenAddr=127.0.0.1:{port}"),
                 format!("-storageDataPath={d}"),
                 "-retentionPeriod=1d".to_string(),
+                // Its default hides the last 30 s from queries; the others answer up to now.
+                "-search.latencyOffset=0s".to_string(),
             ],
         }
     }
