@@ -114,9 +114,15 @@ fn reload_keeps_untouched_targets_on_schedule() {
         &config_before(&untouched, changed, removed),
         &["--web.enable-lifecycle"],
     );
-    wait_until(Duration::from_secs(10), "old labels of the changed target", || {
-        p.query(&format!("m{{port=\"{changed}\",tier=\"old\"}}")).len() == 1
-    });
+    wait_until(
+        Duration::from_secs(10),
+        "old labels of the changed target",
+        || {
+            p.query(&format!("m{{port=\"{changed}\",tier=\"old\"}}"))
+                .len()
+                == 1
+        },
+    );
     std::thread::sleep(Duration::from_millis(1500));
 
     let cfg_path = p.dir.path().join("prometheus.yml");
@@ -127,10 +133,14 @@ fn reload_keeps_untouched_targets_on_schedule() {
     assert_eq!(metric(&p, "prometheus_config_last_reload_successful"), 1.0);
 
     // The changed target switches labels; the removed one goes stale; the new job scrapes.
-    wait_until(Duration::from_secs(5), "new labels of the changed target", || {
-        let r = p.query(&format!("m{{port=\"{changed}\"}}"));
-        r.len() == 1 && r[0]["metric"]["tier"] == "new"
-    });
+    wait_until(
+        Duration::from_secs(5),
+        "new labels of the changed target",
+        || {
+            let r = p.query(&format!("m{{port=\"{changed}\"}}"));
+            r.len() == 1 && r[0]["metric"]["tier"] == "new"
+        },
+    );
     wait_until(Duration::from_secs(5), "removed target stale", || {
         p.query(&format!("m{{port=\"{removed}\"}}")).is_empty()
     });
@@ -149,7 +159,10 @@ fn reload_keeps_untouched_targets_on_schedule() {
     std::fs::write(&cfg_path, "scrape_configs:\n- job_name: [oops\n").unwrap();
     let (code, body) = post(&p.url("/-/reload"), &[]).unwrap();
     assert_eq!(code, 500, "invalid config answered {code} {body}");
-    assert!(body.contains("prometheus.yml"), "error should name the file: {body}");
+    assert!(
+        body.contains("prometheus.yml"),
+        "error should name the file: {body}"
+    );
     assert_eq!(metric(&p, "prometheus_config_last_reload_successful"), 0.0);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(active_count(&p), before);
@@ -171,7 +184,11 @@ fn reload_keeps_untouched_targets_on_schedule() {
             .copied()
             .filter(|t| (reload_at - 1500..window_end + 1500).contains(t))
             .collect();
-        assert!(near.len() >= 12, "target {port}: only {} scrapes", near.len());
+        assert!(
+            near.len() >= 12,
+            "target {port}: only {} scrapes",
+            near.len()
+        );
         for pair in near.windows(2) {
             let gap = pair[1] - pair[0];
             assert!(
