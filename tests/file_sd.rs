@@ -144,3 +144,42 @@ fn a_file_renamed_into_place_is_read() {
         "other.json is not matched"
     );
 }
+
+#[test]
+fn reload_moves_the_watch_and_stops_it_with_the_job() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write(one.path(), "t.json", r#"[{"targets": ["127.0.0.1:7020"]}]"#);
+    write(two.path(), "t.json", r#"[{"targets": ["127.0.0.1:7021"]}]"#);
+    let config = |dir: &Path, job: &str| {
+        format!(
+            "global:\n  scrape_interval: 1m\nscrape_configs:\n- job_name: {job}\n  file_sd_configs:\n    - files: ['{}/*.json']\n",
+            dir.display()
+        )
+    };
+    let p = Pyrometer::start(&config(one.path(), "files"), &["--web.enable-lifecycle"]);
+    expect_instances(&p, &["127.0.0.1:7020"], "first directory read");
+
+    let cfg_path = p.dir.path().join("prometheus.yml");
+    std::fs::write(&cfg_path, config(two.path(), "files")).unwrap();
+    assert_eq!(post(&p.url("/-/reload"), &[]).unwrap().0, 200);
+    expect_instances(&p, &["127.0.0.1:7021"], "second directory read");
+    // The first directory is no longer watched.
+    write(one.path(), "u.json", r#"[{"targets": ["127.0.0.1:7022"]}]"#);
+    write(two.path(), "u.json", r#"[{"targets": ["127.0.0.1:7023"]}]"#);
+    expect_instances(
+        &p,
+        &["127.0.0.1:7021", "127.0.0.1:7023"],
+        "second directory watched",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(instances(&p), ["127.0.0.1:7021", "127.0.0.1:7023"]);
+
+    // The job is renamed: the old one stops with its watch, the new one reads afresh.
+    std::fs::write(&cfg_path, config(two.path(), "other")).unwrap();
+    assert_eq!(post(&p.url("/-/reload"), &[]).unwrap().0, 200);
+    wait_until(LIMIT, "old job gone", || instances(&p).is_empty());
+    wait_until(LIMIT, "new job read", || active(&p, "other").len() == 2);
+    write(two.path(), "v.json", r#"[{"targets": ["127.0.0.1:7024"]}]"#);
+    wait_until(LIMIT, "new job watches", || active(&p, "other").len() == 3);
+    assert!(instances(&p).is_empty());
+}

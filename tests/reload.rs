@@ -215,3 +215,62 @@ fn reload_keeps_untouched_targets_on_schedule() {
         .unwrap_or(0);
     assert_eq!(removed_after, 0, "the removed target was still scraped");
 }
+
+/// Regression: a reload that changes how a target is scraped (here its
+/// `metric_relabel_configs`) replaces its actor; the old one must not mark the target's
+/// series stale, or queries find nothing until the new actor's first scrape.
+#[test]
+fn a_target_with_changed_settings_has_no_stale_gap() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log: Log = Arc::default();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_log = log.clone();
+    let server_thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(web::Data::new(server_log.clone()))
+                    .route("/metrics", web::get().to(metrics))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run();
+            let _ = tx.send(server.handle());
+            let _ = server.await;
+        })
+    });
+    let handle = rx.recv().unwrap();
+
+    let base = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: one\n  static_configs:\n    - targets: ['127.0.0.1:{port}']\n"
+    );
+    let p = Pyrometer::start(&base, &["--web.enable-lifecycle"]);
+    let q = format!("m{{port=\"{port}\"}}");
+    wait_until(Duration::from_secs(10), "first scrape", || {
+        p.query(&q).len() == 1
+    });
+    let changed = format!(
+        "{base}  metric_relabel_configs:\n    - source_labels: [__name__]\n      regex: not_exposed\n      action: drop\n"
+    );
+    std::fs::write(p.dir.path().join("prometheus.yml"), changed).unwrap();
+    let (code, body) = post(&p.url("/-/reload"), &[]).unwrap();
+    assert_eq!(code, 200, "{body}");
+    let mut empty = 0;
+    for _ in 0..30 {
+        if p.query(&q).is_empty() {
+            empty += 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        empty, 0,
+        "the series was stale after the reload ({empty} of 30 queries)"
+    );
+
+    drop(p);
+    actix_web::rt::System::new().block_on(handle.stop(false));
+    let _ = server_thread.join();
+}

@@ -3,7 +3,8 @@
 //! It turns discovered target groups into targets and reconciles its actors by target
 //! identity: a target whose spec is unchanged keeps its actor, schedule phase and cache; a
 //! new one gets an actor on the next arbiter in turn; a removed one is stopped, which writes
-//! staleness markers for its series.
+//! staleness markers for its series; one whose settings changed gets a new actor, and its
+//! old one stops without markers, since the series go on.
 //!
 //! The job's discovery providers (file, HTTP, DNS) run as futures in this actor's context:
 //! they send their groups as [`TargetGroups`] messages and end with the actor. A reload that
@@ -119,7 +120,9 @@ impl JobActor {
                 wanted.remove(&key);
             } else if let Some(r) = self.running.remove(&key) {
                 self.ctx.registry.remove(key);
-                r.addr.do_send(StopTarget);
+                // A target still wanted is replaced, not removed: its series go on.
+                let stale = !wanted.contains_key(&key);
+                r.addr.do_send(StopTarget { stale });
             }
         }
         for (key, t) in wanted {
@@ -144,7 +147,7 @@ impl JobActor {
     fn stop_all(&mut self) {
         for (key, r) in self.running.drain() {
             self.ctx.registry.remove(key);
-            r.addr.do_send(StopTarget);
+            r.addr.do_send(StopTarget { stale: true });
         }
         self.ctx.registry.remove_pool(&self.cfg.job_name);
     }
