@@ -44,12 +44,32 @@ pub enum GroupsError {
     NullGroup { source_name: String, index: usize },
 }
 
+/// A group as written in JSON, where unknown fields are ignored (Go's JSON decoding).
 #[derive(Deserialize)]
 struct RawGroup {
     #[serde(default)]
     targets: Option<Vec<String>>,
     #[serde(default)]
     labels: Option<BTreeMap<String, String>>,
+}
+
+/// A group as written in YAML, where Prometheus decodes strictly: unknown fields are errors.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictGroup {
+    #[serde(default)]
+    targets: Option<Vec<String>>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+impl From<StrictGroup> for RawGroup {
+    fn from(g: StrictGroup) -> Self {
+        RawGroup {
+            targets: g.targets,
+            labels: g.labels,
+        }
+    }
 }
 
 /// Parses a target group list read from `source_name` (a file path or URL). Each group gets
@@ -68,12 +88,15 @@ pub fn parse_groups(
         })?,
         // An empty YAML document is an empty list, as in Prometheus.
         GroupFormat::Yaml if text.trim().is_empty() => Vec::new(),
-        GroupFormat::Yaml => serde_yaml::from_str::<Option<Vec<Option<RawGroup>>>>(text)
+        GroupFormat::Yaml => serde_yaml::from_str::<Option<Vec<Option<StrictGroup>>>>(text)
             .map_err(|e| GroupsError::Yaml {
                 source_name: source_name.to_string(),
                 message: e.to_string(),
             })?
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| g.map(RawGroup::from))
+            .collect(),
     };
     let mut out = Vec::with_capacity(raw.len());
     for (index, g) in raw.into_iter().enumerate() {
@@ -145,6 +168,11 @@ mod tests {
             ),
             ("- targets: [a:1\n", GroupFormat::Yaml, "invalid YAML"),
             ("targets: ['a:1']\n", GroupFormat::Yaml, "invalid YAML"),
+            (
+                "- targets: ['a:1']\n  lables: {a: b}\n",
+                GroupFormat::Yaml,
+                "lables",
+            ),
         ];
         for (text, format, want) in cases {
             let err = parse_groups(text, format, "f", "__meta_filepath")
@@ -152,6 +180,18 @@ mod tests {
                 .to_string();
             assert!(err.contains(want), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn unknown_json_fields_are_ignored() {
+        let g = parse_groups(
+            r#"[{"targets": ["a:1"], "extra": 1}]"#,
+            GroupFormat::Json,
+            "f",
+            "m",
+        )
+        .unwrap();
+        assert_eq!(g[0].targets.len(), 1);
     }
 
     #[test]

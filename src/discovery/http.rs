@@ -79,7 +79,7 @@ async fn fetch(client: &awc::Client, cfg: &HttpSdConfig) -> Result<Vec<TargetGro
         ))
         .insert_header((
             "X-Prometheus-Refresh-Interval-Seconds",
-            cfg.refresh_interval.as_secs().to_string(),
+            cfg.refresh_interval.as_secs_f64().to_string(),
         ));
     match auth(&cfg.http_client, url)? {
         Some(Auth::Basic { username, password }) => req = req.basic_auth(username, password),
@@ -104,8 +104,7 @@ async fn fetch(client: &awc::Client, cfg: &HttpSdConfig) -> Result<Vec<TargetGro
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if !media.eq_ignore_ascii_case("application/json") {
+    if !is_json(&content_type) {
         return Err(HttpSdError::ContentType {
             url: url.clone(),
             content_type,
@@ -119,6 +118,21 @@ async fn fetch(client: &awc::Client, cfg: &HttpSdConfig) -> Result<Vec<TargetGro
     let text = std::str::from_utf8(&body)
         .map_err(|e| fetch_err(format!("body is not UTF-8 at byte {}", e.valid_up_to())))?;
     Ok(parse_groups(text, GroupFormat::Json, url, URL_LABEL)?)
+}
+
+/// Whether a content type is JSON as HTTP discovery requires: `application/json`, in any
+/// case, with no parameter but an optional UTF-8 charset (Prometheus's rule).
+fn is_json(content_type: &str) -> bool {
+    let mut parts = content_type.trim().splitn(2, ';');
+    let media = parts.next().unwrap_or("").trim();
+    let charset_ok = match parts.next() {
+        None => true,
+        Some(p) => {
+            let p = p.trim().to_ascii_lowercase();
+            p == "charset=utf-8" || p == "charset=\"utf-8\""
+        }
+    };
+    media.eq_ignore_ascii_case("application/json") && charset_ok
 }
 
 /// How a fetch authenticates.
@@ -168,4 +182,26 @@ fn auth(c: &HttpClientConfig, url: &str) -> Result<Option<Auth>, HttpSdError> {
         return Ok(Some(Auth::Header(format!("{kind} {creds}"))));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types() {
+        let cases = [
+            ("application/json", true),
+            ("Application/JSON", true),
+            ("application/json; charset=utf-8", true),
+            ("application/json;charset=\"UTF-8\"", true),
+            ("application/json; charset=latin1", false),
+            ("text/plain", false),
+            ("", false),
+            ("application/jsonx", false),
+        ];
+        for (ct, want) in cases {
+            assert_eq!(is_json(ct), want, "{ct}");
+        }
+    }
 }
