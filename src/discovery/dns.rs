@@ -7,7 +7,7 @@
 //! `prometheus_sd_dns_lookup_failures_total` and shown on the service discovery page; the
 //! name keeps its last good targets. Every group carries `__meta_dns_name`.
 
-use super::{ProviderCtx, TargetGroup, ADDRESS_LABEL};
+use super::{refresh_every, ProviderCtx, TargetGroup, ADDRESS_LABEL};
 use crate::config::{DnsRecordType, DnsSdConfig};
 use crate::model::Labels;
 use std::collections::BTreeMap;
@@ -58,7 +58,7 @@ pub async fn run(p: ProviderCtx, cfg: DnsSdConfig) {
             sent = Some(groups.clone());
             p.send(groups);
         }
-        tokio::time::sleep(cfg.refresh_interval).await;
+        tokio::time::sleep(refresh_every(cfg.refresh_interval)).await;
     }
 }
 

@@ -7,7 +7,7 @@
 //! `prometheus_sd_file_read_errors_total` and shown on the service discovery page, and its
 //! last good groups stay in place, as in Prometheus. Every group carries `__meta_filepath`.
 
-use super::{parse_groups, GroupFormat, ProviderCtx, TargetGroup};
+use super::{parse_groups, refresh_every, GroupFormat, ProviderCtx, TargetGroup};
 use crate::config::FileSdConfig;
 use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
@@ -39,6 +39,7 @@ pub async fn run(p: ProviderCtx, cfg: FileSdConfig) {
             (None, None)
         }
     };
+    let every = refresh_every(cfg.refresh_interval);
     let mut files = Files::default();
     loop {
         if let Some(groups) = files.refresh(&p, &cfg.files) {
@@ -55,10 +56,10 @@ pub async fn run(p: ProviderCtx, cfg: FileSdConfig) {
                         tokio::time::sleep(SETTLE).await;
                         while rx.try_recv().is_ok() {}
                     }
-                    _ = tokio::time::sleep(cfg.refresh_interval) => {}
+                    _ = tokio::time::sleep(every) => {}
                 }
             }
-            None => tokio::time::sleep(cfg.refresh_interval).await,
+            None => tokio::time::sleep(every).await,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! `prometheus_sd_http_failures_total` and shown on the service discovery page; the last
 //! good groups stay in place. Every group carries `__meta_url`.
 
-use super::{parse_groups, GroupFormat, ProviderCtx, TargetGroup};
+use super::{parse_groups, refresh_every, GroupFormat, ProviderCtx, TargetGroup};
 use crate::config::{HttpClientConfig, HttpSdConfig};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -41,7 +41,7 @@ pub enum HttpSdError {
 /// Runs one `http_sd_configs` entry until the job stops (the future is dropped with it).
 pub async fn run(p: ProviderCtx, cfg: HttpSdConfig) {
     let client = awc::Client::builder()
-        .timeout(cfg.refresh_interval.min(MAX_TIMEOUT))
+        .timeout(refresh_every(cfg.refresh_interval).min(MAX_TIMEOUT))
         .finish();
     let mut sent: Option<Vec<TargetGroup>> = None;
     loop {
@@ -64,7 +64,7 @@ pub async fn run(p: ProviderCtx, cfg: HttpSdConfig) {
                 p.report(&cfg.url, Some(e.to_string()));
             }
         }
-        tokio::time::sleep(cfg.refresh_interval).await;
+        tokio::time::sleep(refresh_every(cfg.refresh_interval)).await;
     }
 }
 

@@ -21,9 +21,19 @@ use crate::model::{Labels, LabelsBuilder};
 use crate::selfmetrics::SelfMetrics;
 use actix::prelude::*;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The label that holds a target's `host:port`.
 pub const ADDRESS_LABEL: &str = "__address__";
+
+/// The shortest refresh interval a provider honours: the config accepts `0s`, which would
+/// make a provider re-read or re-fetch in a tight loop.
+const MIN_REFRESH: Duration = Duration::from_secs(1);
+
+/// A configured refresh interval, raised to [`MIN_REFRESH`].
+fn refresh_every(configured: Duration) -> Duration {
+    configured.max(MIN_REFRESH)
+}
 
 /// A group of targets from one source, with labels shared by all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
