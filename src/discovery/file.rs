@@ -9,7 +9,7 @@
 
 use super::{parse_groups, refresh_every, GroupFormat, ProviderCtx, TargetGroup};
 use crate::config::FileSdConfig;
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,11 +94,13 @@ fn watch(
     Ok((watcher, rx))
 }
 
-/// Whether an event may change what the files hold: not our own reads.
+/// Whether an event may change what the files hold. Our own reads cause access events and,
+/// depending on the mount's atime policy, metadata events; reacting to those would re-read
+/// the files in a loop.
 fn is_change(kind: &EventKind) -> bool {
     match kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        EventKind::Access(_) => false,
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => false,
         _ => true,
     }
 }
@@ -221,6 +223,33 @@ impl Files {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_reads_are_not_changes() {
+        use notify::event::{CreateKind, MetadataKind, RemoveKind, RenameMode};
+        let cases = [
+            (EventKind::Create(CreateKind::File), true),
+            (EventKind::Modify(ModifyKind::Any), true),
+            (EventKind::Modify(ModifyKind::Name(RenameMode::To)), true),
+            (EventKind::Remove(RemoveKind::File), true),
+            (
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                true,
+            ),
+            (EventKind::Access(AccessKind::Open(AccessMode::Any)), false),
+            (
+                EventKind::Access(AccessKind::Close(AccessMode::Read)),
+                false,
+            ),
+            (
+                EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+                false,
+            ),
+        ];
+        for (kind, want) in cases {
+            assert_eq!(is_change(&kind), want, "{kind:?}");
+        }
+    }
 
     #[test]
     fn file_name_patterns() {
