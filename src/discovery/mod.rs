@@ -16,10 +16,12 @@ mod status;
 pub use groups::{parse_groups, GroupFormat, GroupsError};
 pub use status::SdStatus;
 
-use crate::config::StaticConfig;
+use crate::config::{ScrapeConfig, StaticConfig};
 use crate::model::{Labels, LabelsBuilder};
 use crate::selfmetrics::SelfMetrics;
 use actix::prelude::*;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +79,32 @@ impl ProviderCtx {
     fn report(&self, source: &str, error: Option<String>) {
         self.status.set(&self.job, &self.name, source, error);
     }
+}
+
+/// A running provider: a future that never ends by itself, run in the job actor's context
+/// and dropped with it.
+pub type Provider = Pin<Box<dyn Future<Output = ()>>>;
+
+/// The providers of a scrape config, one per `file_sd_configs`, `http_sd_configs` and
+/// `dns_sd_configs` entry, named `<section>/<index>`; `ctx_for` gives each its context.
+pub fn providers(
+    cfg: &ScrapeConfig,
+    ctx_for: impl Fn(String) -> ProviderCtx,
+) -> Vec<(String, Provider)> {
+    let mut out: Vec<(String, Provider)> = Vec::new();
+    for (i, c) in cfg.file_sd_configs.iter().enumerate() {
+        let name = format!("file_sd_configs/{i}");
+        out.push((name.clone(), Box::pin(file::run(ctx_for(name), c.clone()))));
+    }
+    for (i, c) in cfg.http_sd_configs.iter().enumerate() {
+        let name = format!("http_sd_configs/{i}");
+        out.push((name.clone(), Box::pin(http::run(ctx_for(name), c.clone()))));
+    }
+    for (i, c) in cfg.dns_sd_configs.iter().enumerate() {
+        let name = format!("dns_sd_configs/{i}");
+        out.push((name.clone(), Box::pin(dns::run(ctx_for(name), c.clone()))));
+    }
+    out
 }
 
 /// The groups of a job's `static_configs`, one per entry.

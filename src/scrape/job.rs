@@ -53,39 +53,23 @@ impl JobActor {
         }
     }
 
-    /// (Re)starts one provider per `file_sd_configs`, `http_sd_configs` and `dns_sd_configs`
-    /// entry, named `<section>/<index>`. Groups of providers that no longer exist go; the
-    /// others stay until their restarted provider reports.
+    /// (Re)starts the job's discovery providers. Groups of providers that no longer exist
+    /// go; the others stay until their restarted provider reports.
     fn start_providers(&mut self, ctx: &mut Context<Self>) {
         for h in self.providers.drain(..) {
             ctx.cancel_future(h);
         }
         let out = ctx.address().recipient::<TargetGroups>();
-        let make = |name: String| ProviderCtx {
+        let providers = discovery::providers(&self.cfg, |name| ProviderCtx {
             job: self.cfg.job_name.clone(),
             name,
             out: out.clone(),
             status: self.ctx.registry.sd.clone(),
             metrics: self.ctx.metrics.clone(),
-        };
+        });
         let mut names = vec![STATIC.to_string()];
-        let mut futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> = Vec::new();
-        for (i, c) in self.cfg.file_sd_configs.iter().enumerate() {
-            let p = make(format!("file_sd_configs/{i}"));
-            names.push(p.name.clone());
-            futures.push(Box::pin(discovery::file::run(p, c.clone())));
-        }
-        for (i, c) in self.cfg.http_sd_configs.iter().enumerate() {
-            let p = make(format!("http_sd_configs/{i}"));
-            names.push(p.name.clone());
-            futures.push(Box::pin(discovery::http::run(p, c.clone())));
-        }
-        for (i, c) in self.cfg.dns_sd_configs.iter().enumerate() {
-            let p = make(format!("dns_sd_configs/{i}"));
-            names.push(p.name.clone());
-            futures.push(Box::pin(discovery::dns::run(p, c.clone())));
-        }
-        for f in futures {
+        for (name, f) in providers {
+            names.push(name);
             self.providers.push(ctx.spawn(f.into_actor(self)));
         }
         self.groups.retain(|name, _| names.contains(name));
