@@ -1,7 +1,7 @@
 //! Decoding: the iterator over a chunk's samples.
 
 use super::bstream::BitReader;
-use super::xor::{unzigzag, DOD_BUCKETS};
+use super::xor::{unzigzag, DOD_BUCKETS, LEADING_BITS};
 use super::{ChunkError, HEADER_LEN};
 use crate::model::Sample;
 
@@ -118,7 +118,7 @@ impl<'a> ChunkIter<'a> {
             return Ok(());
         }
         let (lead, trail) = if self.r.read_bit()? {
-            let lead = self.r.read_bits(6)? as u32;
+            let lead = self.r.read_bits(LEADING_BITS)? as u32;
             let sig = self.r.read_bits(6)? as u32 + 1;
             if lead + sig > 64 {
                 return Err(ChunkError::BadWindow {

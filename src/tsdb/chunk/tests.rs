@@ -322,7 +322,7 @@ fn malformed_chunks_are_named_errors() {
             matches!(
                 e,
                 ChunkError::BadWindow {
-                    leading: 63,
+                    leading: 31,
                     significant: 64,
                     ..
                 }
@@ -414,7 +414,7 @@ fn worked_example_in_format_doc() {
     c.append(1000, 1.0).unwrap();
     c.append(2000, 3.0).unwrap();
     let want = [
-        0x00, 0x02, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xd0, 0x0f, 0xc1, 0x2f, 0xff, 0xc0,
+        0x00, 0x02, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xd0, 0x0f, 0xc2, 0x5f, 0xff, 0x80,
     ];
     assert_eq!(c.bytes(), want);
 }
