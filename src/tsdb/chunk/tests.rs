@@ -141,28 +141,20 @@ fn edge_cases_round_trip_bit_exactly() {
         ),
         (
             "bucket edges",
-            [
-                0i64,
-                63,
-                64,
-                -64,
-                -65,
-                8191,
-                8192,
-                -8192,
-                -8193,
-                (1 << 23) - 1,
-                1 << 23,
-                -(1 << 23),
-                -(1 << 23) - 1,
-            ]
-            .iter()
-            .scan((0i64, 0i64), |(t, d), &dod| {
-                *d += dod;
-                *t += *d;
-                Some((*t, f(1.0)))
-            })
-            .collect(),
+            [0i64, 1, -1]
+                .into_iter()
+                .chain(xor::DOD_BUCKETS[..3].iter().flat_map(|&w| {
+                    let h = 1i64 << (w - 1);
+                    [h - 1, h, -h, -h - 1]
+                }))
+                .collect::<Vec<_>>()
+                .iter()
+                .scan((0i64, 0i64), |(t, d), &dod| {
+                    *d += dod;
+                    *t += *d;
+                    Some((*t, f(1.0)))
+                })
+                .collect(),
         ),
         (
             "extreme timestamps",
