@@ -368,6 +368,9 @@ fn full_chunk_refuses_appends() {
 
 #[test]
 fn sealed_chunk_is_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<SealedChunk>();
+    shared::<XorChunk>();
     let mut c = XorChunk::new();
     for i in 0..SAMPLES_PER_CHUNK {
         c.append(i as i64 * 15_000, i as f64).unwrap();
