@@ -114,10 +114,12 @@ impl<'a> ChunkIter<'a> {
 
     fn read_value(&mut self) -> Result<(), ChunkError> {
         let start = self.r.position();
-        if !self.r.read_bit()? {
+        // Prefix `0`: same value; `10`: reuse the window; `11`: new window.
+        let code = self.r.read_unary(2)?;
+        if code == 0 {
             return Ok(());
         }
-        let (lead, trail) = if self.r.read_bit()? {
+        let (lead, trail) = if code == 2 {
             let lead = self.r.read_bits(LEADING_BITS)? as u32;
             let sig = self.r.read_bits(6)? as u32 + 1;
             if lead + sig > 64 {
