@@ -2,4 +2,5 @@
 //! scraping engine. See `DESIGN.md` in the repository docs for the path of a sample.
 
 pub mod model;
+pub mod promql;
 pub mod storage;

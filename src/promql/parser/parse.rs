@@ -1,0 +1,777 @@
+//! Precedence-climbing parser over the token list, with Prometheus's type checks applied as
+//! each node is built (so the error points at the node that is wrong).
+
+use super::ast::*;
+use super::functions::{lookup, FuncDef};
+use super::lexer::{tokenize, Tok, Token};
+use super::ParseError;
+use crate::model::{MatchOp, Matcher, METRIC_NAME};
+
+pub struct Parser<'a> {
+    input: &'a str,
+    toks: Vec<Token>,
+    i: usize,
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+impl<'a> Parser<'a> {
+    pub fn new(input: &'a str) -> PResult<Self> {
+        Ok(Parser {
+            input,
+            toks: tokenize(input)?,
+            i: 0,
+        })
+    }
+
+    pub fn parse_top(mut self) -> PResult<Expr> {
+        if self.peek() == &Tok::Eof {
+            return Err(self.err_at(0, "no expression found in input".into()));
+        }
+        let e = self.parse_expr(0)?;
+        if self.peek() != &Tok::Eof {
+            return Err(self.unexpected(""));
+        }
+        Ok(e)
+    }
+
+    fn peek(&self) -> &Tok {
+        &self.toks[self.i.min(self.toks.len() - 1)].tok
+    }
+
+    fn pos(&self) -> usize {
+        self.toks[self.i.min(self.toks.len() - 1)].pos
+    }
+
+    fn next(&mut self) -> Tok {
+        let t = self.peek().clone();
+        self.i += 1;
+        t
+    }
+
+    fn err_at(&self, pos: usize, msg: String) -> ParseError {
+        ParseError::at(self.input, pos, msg)
+    }
+
+    fn unexpected(&self, ctx: &str) -> ParseError {
+        let what = self.peek().describe();
+        let msg = if ctx.is_empty() {
+            format!("unexpected {what}")
+        } else {
+            format!("unexpected {what} {ctx}")
+        };
+        self.err_at(self.pos(), msg)
+    }
+
+    fn expect(&mut self, t: Tok, ctx: &str) -> PResult<()> {
+        if *self.peek() == t {
+            self.next();
+            Ok(())
+        } else {
+            Err(self.unexpected(ctx))
+        }
+    }
+
+    fn peek_keyword(&self, kw: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
+    }
+
+    fn peek_binop(&self) -> Option<BinOp> {
+        Some(match self.peek() {
+            Tok::Add => BinOp::Add,
+            Tok::Sub => BinOp::Sub,
+            Tok::Mul => BinOp::Mul,
+            Tok::Div => BinOp::Div,
+            Tok::Mod => BinOp::Mod,
+            Tok::Pow => BinOp::Pow,
+            Tok::Eql => BinOp::Eql,
+            Tok::Neq => BinOp::Neq,
+            Tok::Gtr => BinOp::Gtr,
+            Tok::Lss => BinOp::Lss,
+            Tok::Gte => BinOp::Gte,
+            Tok::Lte => BinOp::Lte,
+            Tok::Ident(s) => match s.to_ascii_lowercase().as_str() {
+                "and" => BinOp::And,
+                "or" => BinOp::Or,
+                "unless" => BinOp::Unless,
+                "atan2" => BinOp::Atan2,
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    pub fn parse_expr(&mut self, min_prec: u8) -> PResult<Expr> {
+        let mut lhs = self.parse_unary()?;
+        while let Some(op) = self.peek_binop() {
+            let prec = op.precedence();
+            if prec < min_prec {
+                break;
+            }
+            let op_pos = self.pos();
+            self.next();
+            let return_bool = if self.peek_keyword("bool") {
+                self.next();
+                true
+            } else {
+                false
+            };
+            let matching = self.parse_matching(op)?;
+            let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
+            let rhs = self.parse_expr(next_min)?;
+            lhs = self.build_binary(op, op_pos, lhs, rhs, return_bool, matching)?;
+        }
+        Ok(lhs)
+    }
+
+    /// Parses `on(...)`/`ignoring(...)` and `group_left(...)`/`group_right(...)`.
+    fn parse_matching(&mut self, op: BinOp) -> PResult<Option<VectorMatching>> {
+        let on = if self.peek_keyword("on") {
+            true
+        } else if self.peek_keyword("ignoring") {
+            false
+        } else {
+            return Ok(None);
+        };
+        self.next();
+        let labels = self.parse_label_list()?;
+        let mut m = VectorMatching {
+            card: if op.is_set() {
+                Cardinality::ManyToMany
+            } else {
+                Cardinality::OneToOne
+            },
+            on,
+            labels,
+            include: Vec::new(),
+        };
+        let group_pos = self.pos();
+        let card = if self.peek_keyword("group_left") {
+            Some(Cardinality::ManyToOne)
+        } else if self.peek_keyword("group_right") {
+            Some(Cardinality::OneToMany)
+        } else {
+            None
+        };
+        if let Some(card) = card {
+            self.next();
+            if op.is_set() {
+                return Err(self.err_at(
+                    group_pos,
+                    format!("no grouping allowed for {:?} operation", op.as_str()),
+                ));
+            }
+            m.card = card;
+            if self.peek() == &Tok::LParen {
+                m.include = self.parse_label_list()?;
+            }
+            if on {
+                if let Some(l) = m.include.iter().find(|l| m.labels.contains(l)) {
+                    return Err(self.err_at(
+                        group_pos,
+                        format!("label {l:?} must not occur in ON and GROUP clause at once"),
+                    ));
+                }
+            }
+        }
+        Ok(Some(m))
+    }
+
+    /// `(a, "b", c)`: label names, possibly quoted, trailing comma allowed.
+    fn parse_label_list(&mut self) -> PResult<Vec<String>> {
+        self.expect(Tok::LParen, "in grouping opts, expected \"(\"")?;
+        let mut out = Vec::new();
+        loop {
+            match self.next() {
+                Tok::RParen => return Ok(out),
+                Tok::Ident(s) | Tok::Str(s) => out.push(s),
+                _ => {
+                    self.i -= 1;
+                    return Err(self.unexpected("in grouping opts, expected label"));
+                }
+            }
+            match self.next() {
+                Tok::Comma => {}
+                Tok::RParen => return Ok(out),
+                _ => {
+                    self.i -= 1;
+                    return Err(self.unexpected("in grouping opts, expected \")\" or \",\""));
+                }
+            }
+        }
+    }
+
+    fn build_binary(
+        &self,
+        op: BinOp,
+        pos: usize,
+        lhs: Expr,
+        rhs: Expr,
+        return_bool: bool,
+        matching: Option<VectorMatching>,
+    ) -> PResult<Expr> {
+        let (lt, rt) = (lhs.value_type(), rhs.value_type());
+        let ok = |t| t == ValueType::Scalar || t == ValueType::Vector;
+        if !ok(lt) || !ok(rt) {
+            return Err(self.err_at(
+                pos,
+                "binary expression must contain only scalar and instant vector types".into(),
+            ));
+        }
+        if return_bool && !op.is_comparison() {
+            return Err(self.err_at(
+                pos,
+                "bool modifier can only be used on comparison operators".into(),
+            ));
+        }
+        let both_vectors = lt == ValueType::Vector && rt == ValueType::Vector;
+        if op.is_comparison() && !return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar
+        {
+            return Err(self.err_at(
+                pos,
+                "comparisons between scalars must use BOOL modifier".into(),
+            ));
+        }
+        if op.is_set() && !both_vectors {
+            return Err(self.err_at(
+                pos,
+                format!(
+                    "set operator {:?} not allowed in binary scalar expression",
+                    op.as_str()
+                ),
+            ));
+        }
+        if matching.is_some() && !both_vectors {
+            return Err(self.err_at(
+                pos,
+                "vector matching only allowed between instant vectors".into(),
+            ));
+        }
+        let matching = if both_vectors {
+            Some(matching.unwrap_or(VectorMatching {
+                card: if op.is_set() {
+                    Cardinality::ManyToMany
+                } else {
+                    Cardinality::OneToOne
+                },
+                on: false,
+                labels: Vec::new(),
+                include: Vec::new(),
+            }))
+        } else {
+            None
+        };
+        Ok(Expr::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            return_bool,
+            matching,
+        })
+    }
+
+    fn parse_unary(&mut self) -> PResult<Expr> {
+        let neg = match self.peek() {
+            Tok::Sub => true,
+            Tok::Add => false,
+            _ => {
+                let e = self.parse_primary()?;
+                return self.parse_postfix(e);
+            }
+        };
+        let pos = self.pos();
+        self.next();
+        let e = self.parse_expr(BinOp::Pow.precedence())?;
+        match e.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            _ => {
+                return Err(self.err_at(
+                    pos,
+                    "unary expression only allowed on expressions of type scalar or instant vector"
+                        .into(),
+                ))
+            }
+        }
+        Ok(match e {
+            Expr::Number(v) if neg => Expr::Number(-v),
+            Expr::Number(v) => Expr::Number(v),
+            e => Expr::Unary {
+                neg,
+                expr: Box::new(e),
+            },
+        })
+    }
+
+    fn parse_primary(&mut self) -> PResult<Expr> {
+        let pos = self.pos();
+        match self.next() {
+            Tok::Number(v) => Ok(Expr::Number(v)),
+            Tok::Duration(ms) => Ok(Expr::Number(ms as f64 / 1000.0)),
+            Tok::Str(s) => Ok(Expr::String(s)),
+            Tok::LParen => {
+                let e = self.parse_expr(0)?;
+                self.expect(Tok::RParen, "in paren expression, expected \")\"")?;
+                Ok(Expr::Paren(Box::new(e)))
+            }
+            Tok::LBrace => {
+                let sel = self.parse_selector_body(None, pos)?;
+                Ok(Expr::Vector(sel))
+            }
+            Tok::Ident(name) => self.parse_ident(name, pos),
+            _ => {
+                self.i -= 1;
+                Err(self.unexpected(""))
+            }
+        }
+    }
+
+    fn parse_ident(&mut self, name: String, pos: usize) -> PResult<Expr> {
+        if let Some(op) = AggOp::from_name(&name) {
+            if self.peek() == &Tok::LParen
+                || self.peek_keyword("by")
+                || self.peek_keyword("without")
+            {
+                return self.parse_aggregation(op, pos);
+            }
+        }
+        if self.peek() == &Tok::LParen {
+            let Some(func) = lookup(&name) else {
+                return Err(self.err_at(pos, format!("unknown function with name {name:?}")));
+            };
+            self.next();
+            let mut args = Vec::new();
+            while self.peek() != &Tok::RParen {
+                args.push(self.parse_expr(0)?);
+                match self.peek() {
+                    Tok::Comma => {
+                        self.next();
+                    }
+                    Tok::RParen => {}
+                    _ => return Err(self.unexpected("in call, expected \",\" or \")\"")),
+                }
+            }
+            self.next();
+            self.check_call(func, &args, pos)?;
+            return Ok(Expr::Call { func, args });
+        }
+        if self.peek() == &Tok::LBrace {
+            self.next();
+            let sel = self.parse_selector_body(Some(name), pos)?;
+            return Ok(Expr::Vector(sel));
+        }
+        let sel = self.finish_selector(Some(name), Vec::new(), pos)?;
+        Ok(Expr::Vector(sel))
+    }
+
+    fn check_call(&self, func: &'static FuncDef, args: &[Expr], pos: usize) -> PResult<()> {
+        let nargs = func.args.len();
+        let got = args.len();
+        if func.variadic == 0 {
+            if nargs != got {
+                return Err(self.err_at(
+                    pos,
+                    format!(
+                        "expected {nargs} argument(s) in call to {:?}, got {got}",
+                        func.name
+                    ),
+                ));
+            }
+        } else {
+            let min = nargs - 1;
+            if min > got {
+                return Err(self.err_at(
+                    pos,
+                    format!(
+                        "expected at least {min} argument(s) in call to {:?}, got {got}",
+                        func.name
+                    ),
+                ));
+            }
+            let max = min as i64 + func.variadic as i64;
+            if func.variadic > 0 && (got as i64) > max {
+                return Err(self.err_at(
+                    pos,
+                    format!(
+                        "expected at most {max} argument(s) in call to {:?}, got {got}",
+                        func.name
+                    ),
+                ));
+            }
+        }
+        for (i, a) in args.iter().enumerate() {
+            let want = func.args[i.min(nargs.saturating_sub(1))];
+            if a.value_type() != want {
+                return Err(self.err_at(
+                    pos,
+                    format!(
+                        "expected type {want} in call to function {:?}, got {}",
+                        func.name,
+                        a.value_type()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_aggregation(&mut self, op: AggOp, pos: usize) -> PResult<Expr> {
+        let mut grouping = None;
+        if self.peek_keyword("by") || self.peek_keyword("without") {
+            let without = self.peek_keyword("without");
+            self.next();
+            grouping = Some((without, self.parse_label_list()?));
+        }
+        self.expect(Tok::LParen, "in aggregation, expected \"(\"")?;
+        let mut args = vec![self.parse_expr(0)?];
+        while self.peek() == &Tok::Comma {
+            self.next();
+            if self.peek() == &Tok::RParen {
+                break;
+            }
+            args.push(self.parse_expr(0)?);
+        }
+        self.expect(Tok::RParen, "in aggregation, expected \")\" or \",\"")?;
+        if grouping.is_none() && (self.peek_keyword("by") || self.peek_keyword("without")) {
+            let without = self.peek_keyword("without");
+            self.next();
+            grouping = Some((without, self.parse_label_list()?));
+        }
+        let (without, grouping) = grouping.unwrap_or((false, Vec::new()));
+        let want = if op.param_type().is_some() { 2 } else { 1 };
+        if args.len() != want {
+            return Err(self.err_at(
+                pos,
+                format!(
+                    "wrong number of arguments for aggregate expression provided, expected {want}, got {}",
+                    args.len()
+                ),
+            ));
+        }
+        let expr = args.pop().unwrap_or(Expr::Number(0.0));
+        let param = args.pop();
+        if let (Some(p), Some(want)) = (&param, op.param_type()) {
+            if p.value_type() != want {
+                return Err(self.err_at(
+                    pos,
+                    format!(
+                        "expected type {want} in aggregation parameter, got {}",
+                        p.value_type()
+                    ),
+                ));
+            }
+        }
+        if expr.value_type() != ValueType::Vector {
+            return Err(self.err_at(
+                pos,
+                format!(
+                    "expected type instant vector in aggregation expression, got {}",
+                    expr.value_type()
+                ),
+            ));
+        }
+        Ok(Expr::Aggregate {
+            op,
+            expr: Box::new(expr),
+            param: param.map(Box::new),
+            grouping,
+            without,
+        })
+    }
+
+    /// Parses matchers after `{` up to and including `}`.
+    fn parse_selector_body(&mut self, name: Option<String>, pos: usize) -> PResult<VectorSelector> {
+        let mut matchers = Vec::new();
+        let mut name = name;
+        loop {
+            let lpos = self.pos();
+            let label = match self.next() {
+                Tok::RBrace => break,
+                Tok::Ident(s) => s,
+                Tok::Str(s) => {
+                    if matches!(self.peek(), Tok::Comma | Tok::RBrace) {
+                        if let Some(prev) = &name {
+                            return Err(self.err_at(
+                                lpos,
+                                format!("metric name must not be set twice: {prev:?} or {s:?}"),
+                            ));
+                        }
+                        name = Some(s);
+                        if self.peek() == &Tok::Comma {
+                            self.next();
+                        }
+                        continue;
+                    }
+                    s
+                }
+                _ => {
+                    self.i -= 1;
+                    return Err(self.unexpected("in label matching, expected label"));
+                }
+            };
+            let op = match self.next() {
+                Tok::Assign => MatchOp::Equal,
+                Tok::Neq => MatchOp::NotEqual,
+                Tok::EqlRegex => MatchOp::RegexMatch,
+                Tok::NeqRegex => MatchOp::NotRegexMatch,
+                _ => {
+                    self.i -= 1;
+                    return Err(
+                        self.unexpected("in label matching, expected label matching operator")
+                    );
+                }
+            };
+            let vpos = self.pos();
+            let value = match self.next() {
+                Tok::Str(s) => s,
+                _ => {
+                    self.i -= 1;
+                    return Err(self.unexpected("in label matching, expected string"));
+                }
+            };
+            let m = Matcher::new(op, label, value).map_err(|e| self.err_at(vpos, e.to_string()))?;
+            matchers.push(m);
+            match self.next() {
+                Tok::Comma => {}
+                Tok::RBrace => break,
+                _ => {
+                    self.i -= 1;
+                    return Err(self.unexpected("in label matching, expected \",\" or \"}\""));
+                }
+            }
+        }
+        self.finish_selector(name, matchers, pos)
+    }
+
+    fn finish_selector(
+        &self,
+        name: Option<String>,
+        mut matchers: Vec<Matcher>,
+        pos: usize,
+    ) -> PResult<VectorSelector> {
+        if let Some(n) = &name {
+            if let Some(m) = matchers.iter().find(|m| m.name == METRIC_NAME) {
+                return Err(self.err_at(
+                    pos,
+                    format!("metric name must not be set twice: {n:?} or {:?}", m.value),
+                ));
+            }
+            matchers.push(Matcher::equal(METRIC_NAME, n.clone()));
+        }
+        if matchers.iter().all(|m| m.matches_empty()) {
+            return Err(self.err_at(
+                pos,
+                "vector selector must contain at least one non-empty matcher".into(),
+            ));
+        }
+        Ok(VectorSelector {
+            name,
+            matchers,
+            offset: None,
+            at: None,
+        })
+    }
+
+    /// Ranges, subqueries, `offset` and `@` after a primary expression.
+    fn parse_postfix(&mut self, mut e: Expr) -> PResult<Expr> {
+        loop {
+            let pos = self.pos();
+            match self.peek() {
+                Tok::LBracket => {
+                    self.next();
+                    let range = self.parse_dur_expr(0)?;
+                    if self.peek() == &Tok::Colon {
+                        self.next();
+                        let step = if self.peek() == &Tok::RBracket {
+                            None
+                        } else {
+                            Some(self.parse_dur_expr(0)?)
+                        };
+                        self.expect(Tok::RBracket, "in subquery, expected \"]\"")?;
+                        if e.value_type() != ValueType::Vector {
+                            return Err(self.err_at(
+                                pos,
+                                format!(
+                                    "subquery is only allowed on instant vector, got {} instead",
+                                    e.value_type()
+                                ),
+                            ));
+                        }
+                        e = Expr::Subquery {
+                            expr: Box::new(e),
+                            range,
+                            step,
+                            offset: None,
+                            at: None,
+                        };
+                    } else {
+                        self.expect(Tok::RBracket, "in range, expected \"]\"")?;
+                        e = match e {
+                            Expr::Vector(sel) if sel.offset.is_none() && sel.at.is_none() => {
+                                Expr::Matrix { sel, range }
+                            }
+                            Expr::Vector(_) => {
+                                return Err(self.err_at(
+                                    pos,
+                                    "no offset or @ modifiers allowed before range".into(),
+                                ))
+                            }
+                            _ => {
+                                return Err(self.err_at(
+                                    pos,
+                                    "ranges only allowed for vector selectors".into(),
+                                ))
+                            }
+                        };
+                    }
+                }
+                Tok::Ident(s) if s.eq_ignore_ascii_case("offset") => {
+                    self.next();
+                    let d = self.parse_offset_dur()?;
+                    let slot = match &mut e {
+                        Expr::Vector(sel) | Expr::Matrix { sel, .. } => &mut sel.offset,
+                        Expr::Subquery { offset, .. } => offset,
+                        _ => return Err(self.err_at(pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery".into())),
+                    };
+                    if slot.is_some() {
+                        return Err(self.err_at(pos, "offset may not be set multiple times".into()));
+                    }
+                    *slot = Some(d);
+                }
+                Tok::At => {
+                    self.next();
+                    let at = self.parse_at()?;
+                    let slot = match &mut e {
+                        Expr::Vector(sel) | Expr::Matrix { sel, .. } => &mut sel.at,
+                        Expr::Subquery { at, .. } => at,
+                        _ => return Err(self.err_at(pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery".into())),
+                    };
+                    if slot.is_some() {
+                        return Err(
+                            self.err_at(pos, "@ <timestamp> may not be set multiple times".into())
+                        );
+                    }
+                    *slot = Some(at);
+                }
+                _ => return Ok(e),
+            }
+        }
+    }
+
+    fn parse_at(&mut self) -> PResult<At> {
+        let pos = self.pos();
+        let neg = if matches!(self.peek(), Tok::Sub | Tok::Add) {
+            self.next() == Tok::Sub
+        } else {
+            false
+        };
+        let secs = match self.next() {
+            Tok::Number(v) => v,
+            Tok::Duration(ms) => ms as f64 / 1000.0,
+            Tok::Ident(s) if !neg && (s == "start" || s == "end") => {
+                self.expect(Tok::LParen, "in @, expected \"(\"")?;
+                self.expect(Tok::RParen, "in @, expected \")\"")?;
+                return Ok(if s == "start" { At::Start } else { At::End });
+            }
+            _ => {
+                self.i -= 1;
+                return Err(self.unexpected("in @, expected timestamp"));
+            }
+        };
+        let secs = if neg { -secs } else { secs };
+        let ms = (secs * 1000.0).round();
+        if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 2.0 {
+            return Err(self.err_at(pos, "timestamp out of bounds for @ modifier".into()));
+        }
+        Ok(At::Time(ms as i64))
+    }
+
+    /// The operand of `offset`: a signed literal, a parenthesized duration expression, or a
+    /// duration function; binary operators after it belong to the outer expression.
+    fn parse_offset_dur(&mut self) -> PResult<DurExpr> {
+        match self.peek() {
+            Tok::Sub => {
+                self.next();
+                Ok(DurExpr::Neg(Box::new(self.parse_offset_dur()?)))
+            }
+            Tok::Add => {
+                self.next();
+                Ok(DurExpr::Pos(Box::new(self.parse_offset_dur()?)))
+            }
+            _ => self.parse_dur_primary(),
+        }
+    }
+
+    /// A duration expression (inside `[...]` or parentheses), by precedence climbing.
+    fn parse_dur_expr(&mut self, min_prec: u8) -> PResult<DurExpr> {
+        let mut lhs = match self.peek() {
+            Tok::Sub => {
+                self.next();
+                DurExpr::Neg(Box::new(self.parse_dur_expr(BinOp::Pow.precedence())?))
+            }
+            Tok::Add => {
+                self.next();
+                DurExpr::Pos(Box::new(self.parse_dur_expr(BinOp::Pow.precedence())?))
+            }
+            _ => self.parse_dur_primary()?,
+        };
+        loop {
+            let op = match self.peek() {
+                Tok::Add => BinOp::Add,
+                Tok::Sub => BinOp::Sub,
+                Tok::Mul => BinOp::Mul,
+                Tok::Div => BinOp::Div,
+                Tok::Mod => BinOp::Mod,
+                Tok::Pow => BinOp::Pow,
+                _ => return Ok(lhs),
+            };
+            let prec = op.precedence();
+            if prec < min_prec {
+                return Ok(lhs);
+            }
+            self.next();
+            let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
+            let rhs = self.parse_dur_expr(next_min)?;
+            lhs = DurExpr::Bin(op, Box::new(lhs), Box::new(rhs));
+        }
+    }
+
+    fn parse_dur_primary(&mut self) -> PResult<DurExpr> {
+        match self.next() {
+            Tok::Number(v) => Ok(DurExpr::Num(v)),
+            Tok::Duration(ms) => Ok(DurExpr::Dur(ms)),
+            Tok::LParen => {
+                let e = self.parse_dur_expr(0)?;
+                self.expect(Tok::RParen, "in duration expression, expected \")\"")?;
+                Ok(DurExpr::Paren(Box::new(e)))
+            }
+            Tok::Ident(s) if self.peek() == &Tok::LParen => {
+                let lower = s.to_ascii_lowercase();
+                self.next();
+                let e = match lower.as_str() {
+                    "step" => DurExpr::Step,
+                    "range" => DurExpr::Range,
+                    "min_of" | "max_of" => {
+                        let a = self.parse_dur_expr(0)?;
+                        self.expect(Tok::Comma, "in duration function, expected \",\"")?;
+                        let b = self.parse_dur_expr(0)?;
+                        if lower == "min_of" {
+                            DurExpr::MinOf(Box::new(a), Box::new(b))
+                        } else {
+                            DurExpr::MaxOf(Box::new(a), Box::new(b))
+                        }
+                    }
+                    _ => {
+                        self.i -= 2;
+                        return Err(self.unexpected("in duration expression"));
+                    }
+                };
+                self.expect(Tok::RParen, "in duration function, expected \")\"")?;
+                Ok(e)
+            }
+            _ => {
+                self.i -= 1;
+                Err(self.unexpected("in duration expression, expected a duration"))
+            }
+        }
+    }
+}
