@@ -8,3 +8,14 @@
 pub mod parser;
 
 pub use parser::{parse, Expr, ParseError};
+
+mod aggregate;
+mod binary;
+mod engine;
+mod functions;
+pub mod testscript;
+mod value;
+
+pub use engine::{Engine, EngineOpts};
+pub use parser::ValueType;
+pub use value::{ErrorKind, QueryError, Value, VectorSample};
