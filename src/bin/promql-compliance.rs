@@ -1,11 +1,12 @@
 //! Runs PromQL test scripts (`*.test`) against the engine and reports, per file, how many
 //! evals passed, failed and were skipped (native histograms), with the first failure.
 //!
-//! Usage: `cargo run --release --bin promql-compliance -- DIR_OR_FILE...`
+//! Usage: `cargo run --release --bin promql-compliance -- [-v] DIR_OR_FILE...`
+//! (`-v` lists every failure, not just the first of each file).
 //! The last line is always `total: N passed, M failed, K skipped`.
 
 use anyhow::Context;
-use pyrometer::promql::testscript::run_script;
+use pyrometer::promql::testscript::{run_script, EvalOutcome};
 use std::path::{Path, PathBuf};
 
 fn collect(arg: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -24,7 +25,9 @@ fn collect(arg: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let verbose = args.iter().any(|a| a == "-v");
+    args.retain(|a| a != "-v");
     if args.is_empty() {
         anyhow::bail!("usage: promql-compliance DIR_OR_FILE...");
     }
@@ -48,7 +51,13 @@ fn main() -> anyhow::Result<()> {
                 |n| n.to_string_lossy().into_owned()
             )
         );
-        if let Some(first) = report.first_failure() {
+        if verbose {
+            for e in &report.evals {
+                if let EvalOutcome::Failed(msg) = &e.outcome {
+                    println!("  line {}: {}: {msg}", e.line, e.expr);
+                }
+            }
+        } else if let Some(first) = report.first_failure() {
             println!("  first failure: {first}");
         }
         if let Some(err) = &report.error {

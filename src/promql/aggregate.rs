@@ -57,6 +57,14 @@ pub(crate) fn eval(
             AggOp::LimitRatio if ps.iter().any(|p| p.is_nan()) => {
                 return Err(QueryError::exec("Ratio value is NaN"));
             }
+            AggOp::Quantile => {
+                if let Some(w) = ps
+                    .iter()
+                    .find_map(|q| super::functions::quantile_warning(*q))
+                {
+                    ev.warn(w);
+                }
+            }
             _ => {}
         }
     }

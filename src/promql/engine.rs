@@ -59,7 +59,7 @@ impl Engine {
         t_ms: i64,
     ) -> Result<Value, QueryError> {
         let e = parse(expr)?;
-        self.instant_query_expr(q, &e, t_ms)
+        Ok(self.instant_query_expr(q, &e, t_ms)?.value)
     }
 
     /// Evaluates `expr` at every step from `start_ms` to `end_ms`.
@@ -72,17 +72,24 @@ impl Engine {
         step_ms: i64,
     ) -> Result<Value, QueryError> {
         let e = parse(expr)?;
-        self.range_query_expr(q, &e, start_ms, end_ms, step_ms)
+        Ok(self
+            .range_query_expr(q, &e, start_ms, end_ms, step_ms)?
+            .value)
     }
 
-    /// Evaluates an already parsed expression at one time.
+    /// Evaluates an already parsed expression at one time, with its annotations.
     pub fn instant_query_expr(
         &self,
         q: &dyn Queryable,
         e: &Expr,
         t_ms: i64,
-    ) -> Result<Value, QueryError> {
+    ) -> Result<QueryOutput, QueryError> {
         let mut ev = Evaluator::new(q, &self.opts, t_ms, t_ms, 1, 0);
+        let value = Self::instant_value(&mut ev, e, t_ms)?;
+        Ok(ev.output(value))
+    }
+
+    fn instant_value(ev: &mut Evaluator, e: &Expr, t_ms: i64) -> Result<Value, QueryError> {
         match ev.eval(e)? {
             Val::String(s) => Ok(Value::String { t: t_ms, v: s }),
             Val::Matrix(m) if e.value_type() == ValueType::Scalar => {
@@ -93,12 +100,12 @@ impl Engine {
                 Ok(Value::Scalar { t: t_ms, v })
             }
             Val::Matrix(m) if e.value_type() == ValueType::Matrix => {
-                let mut out = cleanup(m)?;
+                let mut out = cleanup(m, true)?;
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
                 Ok(Value::Matrix(out))
             }
             Val::Matrix(m) => {
-                let out = cleanup(m)?;
+                let out = cleanup(m, false)?;
                 Ok(Value::Vector(
                     out.into_iter()
                         .filter_map(|s| {
@@ -114,7 +121,8 @@ impl Engine {
         }
     }
 
-    /// Evaluates an already parsed expression over a range; the result is sorted by labels.
+    /// Evaluates an already parsed expression over a range, with its annotations; the
+    /// result is sorted by labels.
     pub fn range_query_expr(
         &self,
         q: &dyn Queryable,
@@ -122,7 +130,7 @@ impl Engine {
         start_ms: i64,
         end_ms: i64,
         step_ms: i64,
-    ) -> Result<Value, QueryError> {
+    ) -> Result<QueryOutput, QueryError> {
         let t = e.value_type();
         if t != ValueType::Scalar && t != ValueType::Vector {
             return Err(QueryError::BadQuery(format!(
@@ -142,32 +150,52 @@ impl Engine {
         }
         let mut ev = Evaluator::new(q, &self.opts, start_ms, end_ms, step_ms, step_ms);
         let Val::Matrix(m) = ev.eval(e)? else {
-            return Ok(Value::Matrix(Vec::new()));
+            return Ok(ev.output(Value::Matrix(Vec::new())));
         };
-        let mut out = cleanup(m)?;
+        let mut out = cleanup(m, true)?;
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(Value::Matrix(out))
+        Ok(ev.output(Value::Matrix(out)))
     }
 }
 
-/// Applies delayed name removal and rejects results where two series became one.
-fn cleanup(m: Vec<Series>) -> Result<Vec<SeriesData>, QueryError> {
-    let out: Vec<SeriesData> = m
-        .into_iter()
-        .map(|s| SeriesData {
-            labels: final_labels(&s.labels, s.drop_name),
-            samples: s.points,
-        })
-        .collect();
-    let mut seen = std::collections::HashSet::with_capacity(out.len());
-    for s in &out {
-        if !seen.insert(&s.labels) {
-            return Err(QueryError::exec(
-                "vector cannot contain metrics with the same labelset",
-            ));
+/// Applies delayed name removal. Series that end up with the same labels are an error in
+/// an instant vector; in a matrix they are merged when their points do not collide, as
+/// Prometheus's `cleanupMetricLabels` does.
+fn cleanup(m: Vec<Series>, merge: bool) -> Result<Vec<SeriesData>, QueryError> {
+    let dup = || QueryError::exec("vector cannot contain metrics with the same labelset");
+    let mut out: Vec<SeriesData> = Vec::with_capacity(m.len());
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(m.len());
+    for s in m {
+        let labels = final_labels(&s.labels, s.drop_name);
+        match index.get(&labels) {
+            Some(&i) if merge => {
+                let base = &mut out[i].samples;
+                base.extend(s.points);
+                base.sort_by_key(|p| p.t);
+                if base.windows(2).any(|w| w[0].t == w[1].t) {
+                    return Err(dup());
+                }
+            }
+            Some(_) => return Err(dup()),
+            None => {
+                index.insert(labels.clone(), out.len());
+                out.push(SeriesData {
+                    labels,
+                    samples: s.points,
+                });
+            }
         }
     }
     Ok(out)
+}
+
+/// A query's result with the annotations Prometheus would attach (`warnings` and `infos`
+/// in the HTTP API), already prefixed `PromQL warning: `/`PromQL info: `.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryOutput {
+    pub value: Value,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
 }
 
 /// What a node evaluates to.
@@ -186,11 +214,13 @@ pub(crate) struct Evaluator<'q> {
     /// The outermost query's start and end, for `@ start()`/`@ end()`, and step, for `step()`.
     pub query_start: i64,
     pub query_end: i64,
-    query_step: i64,
+    pub query_step: i64,
     lookback: i64,
     max_samples: usize,
     samples: usize,
     deadline: Instant,
+    warnings: Vec<String>,
+    infos: Vec<String>,
 }
 
 impl<'q> Evaluator<'q> {
@@ -214,6 +244,32 @@ impl<'q> Evaluator<'q> {
             max_samples: opts.max_samples,
             samples: 0,
             deadline: Instant::now() + opts.timeout,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+        }
+    }
+
+    fn output(self, value: Value) -> QueryOutput {
+        QueryOutput {
+            value,
+            warnings: self.warnings,
+            infos: self.infos,
+        }
+    }
+
+    /// Records a warning once.
+    pub fn warn(&mut self, msg: String) {
+        let msg = format!("PromQL warning: {msg}");
+        if !self.warnings.contains(&msg) {
+            self.warnings.push(msg);
+        }
+    }
+
+    /// Records an informational annotation once.
+    pub fn info(&mut self, msg: String) {
+        let msg = format!("PromQL info: {msg}");
+        if !self.infos.contains(&msg) {
+            self.infos.push(msg);
         }
     }
 
@@ -226,7 +282,10 @@ impl<'q> Evaluator<'q> {
     }
 
     pub fn num_steps(&self) -> usize {
-        ((self.end - self.start) / self.interval.max(1) + 1).max(0) as usize
+        if self.end < self.start {
+            return 0;
+        }
+        ((self.end - self.start) / self.interval.max(1) + 1) as usize
     }
 
     pub fn check_deadline(&self) -> Result<(), QueryError> {
@@ -356,7 +415,21 @@ impl<'q> Evaluator<'q> {
     /// Resolves a duration expression to milliseconds (`step()` and `range()` refer to the
     /// outermost query).
     pub fn duration(&self, d: &DurExpr, allow_negative: bool) -> Result<i64, QueryError> {
-        let secs = self.dur_secs(d)?;
+        // Literals are exact; only computed durations go through float seconds (and are
+        // truncated to milliseconds, as in Prometheus).
+        let secs = match d {
+            DurExpr::Dur(ms) => *ms as f64 / 1000.0,
+            DurExpr::Num(n) => (n * 1000.0).round() / 1000.0,
+            _ => self.dur_secs(d)?,
+        };
+        if let DurExpr::Dur(ms) = d {
+            if *ms <= 0 && !allow_negative {
+                return Err(QueryError::exec(format!(
+                    "duration {d} must be greater than 0"
+                )));
+            }
+            return Ok(*ms);
+        }
         if !secs.is_finite() {
             return Err(QueryError::exec(format!("duration {d} is NaN or infinite")));
         }
@@ -376,8 +449,8 @@ impl<'q> Evaluator<'q> {
             DurExpr::Range => (self.query_end - self.query_start) as f64 / 1000.0,
             DurExpr::Neg(e) => -self.dur_secs(e)?,
             DurExpr::Pos(e) | DurExpr::Paren(e) => self.dur_secs(e)?,
-            DurExpr::MinOf(a, b) => self.dur_secs(a)?.min(self.dur_secs(b)?),
-            DurExpr::MaxOf(a, b) => self.dur_secs(a)?.max(self.dur_secs(b)?),
+            DurExpr::MinOf(a, b) => go_min(self.dur_secs(a)?, self.dur_secs(b)?),
+            DurExpr::MaxOf(a, b) => go_max(self.dur_secs(a)?, self.dur_secs(b)?),
             DurExpr::Bin(op, a, b) => {
                 let (x, y) = (self.dur_secs(a)?, self.dur_secs(b)?);
                 use super::parser::BinOp::*;
@@ -607,6 +680,24 @@ impl<'q> Evaluator<'q> {
             }
         }
         Ok(order)
+    }
+}
+
+/// The smaller value, NaN if either is NaN (Go's `math.Min`).
+pub(crate) fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// The larger value, NaN if either is NaN (Go's `math.Max`).
+pub(crate) fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
     }
 }
 

@@ -16,6 +16,6 @@ mod functions;
 pub mod testscript;
 mod value;
 
-pub use engine::{Engine, EngineOpts};
+pub use engine::{Engine, EngineOpts, QueryOutput};
 pub use parser::ValueType;
 pub use value::{ErrorKind, QueryError, Value, VectorSample};

@@ -32,6 +32,12 @@ pub(super) fn eval(
             scalars.push(ev.eval_scalar(a)?);
         }
     }
+    if name == "quantile_over_time" {
+        let qs = scalars.first().cloned().unwrap_or_default();
+        if let Some(w) = qs.iter().find_map(|q| super::quantile_warning(*q)) {
+            ev.warn(w);
+        }
+    }
     let ws = ev.windows(&args[matrix_idx])?;
     let keep_name = name == "last_over_time" || name == "first_over_time";
     let steps: Vec<i64> = ev.steps().collect();

@@ -8,7 +8,7 @@ mod run;
 mod series;
 mod store;
 
-pub use run::{run_script, EvalOutcome, ScriptReport};
+pub use run::{run_script, EvalOutcome, EvalRecord, ScriptReport};
 pub use store::MemStore;
 
 use std::fmt;

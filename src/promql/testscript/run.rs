@@ -6,7 +6,7 @@ use super::store::MemStore;
 use super::ScriptError;
 use crate::model::{is_stale_nan, Labels, Sample};
 use crate::promql::parser::{parse, parse_duration, At, Expr};
-use crate::promql::{Engine, EngineOpts, QueryError, Value};
+use crate::promql::{Engine, EngineOpts, QueryError, QueryOutput, Value};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -108,8 +108,11 @@ struct Eval {
     fail_msg: Option<String>,
     fail_regex: Option<Regex>,
     ordered: bool,
-    /// `expect warn`/`expect info` without `no_`: an annotation is required.
-    wants_annotation: bool,
+    /// `expect warn ...` lines (`None` matches any warning), and `expect no_warn`.
+    warn_lines: Vec<Option<Regex>>,
+    no_warn: bool,
+    info_lines: Vec<Option<Regex>>,
+    no_info: bool,
     range_vector: bool,
     expected_string: Option<String>,
     scalar: Option<f64>,
@@ -158,7 +161,10 @@ fn run_inner(text: &str, report: &mut ScriptReport) -> Result<(), ScriptError> {
         let body = &lines[i + 1..block_end];
         if l == "clear" {
             store.clear();
-        } else if let Some(c) = pats.load.captures(l) {
+            i += 1;
+            continue;
+        }
+        if let Some(c) = pats.load.captures(l) {
             let interval = dur(&c[2], lineno)?;
             load(&mut store, body, interval, c.get(1).is_some(), lineno + 1)?;
         } else if l.starts_with("eval") {
@@ -252,7 +258,8 @@ fn parse_eval(
     match modifier.as_deref() {
         Some("fail") => ev.fail = true,
         Some("ordered") => ev.ordered = true,
-        Some("warn") | Some("info") => ev.wants_annotation = true,
+        Some("warn") => ev.warn_lines.push(None),
+        Some("info") => ev.info_lines.push(None),
         _ => {}
     }
     for (k, l) in body.iter().enumerate() {
@@ -292,7 +299,25 @@ fn parse_eval(
                         None => {}
                     }
                 }
-                "warn" | "info" => ev.wants_annotation = true,
+                kind @ ("warn" | "info") => {
+                    let m = match (c.get(2).map(|m| m.as_str()), text) {
+                        (Some("msg"), Some(t)) => Some(
+                            Regex::new(&format!("^{}$", regex::escape(&t)))
+                                .map_err(|e| ScriptError::new(lineno, e.to_string()))?,
+                        ),
+                        (Some(_), Some(t)) => Some(
+                            Regex::new(&t).map_err(|e| ScriptError::new(lineno, e.to_string()))?,
+                        ),
+                        _ => None,
+                    };
+                    if kind == "warn" {
+                        ev.warn_lines.push(m);
+                    } else {
+                        ev.info_lines.push(m);
+                    }
+                }
+                "no_warn" => ev.no_warn = true,
+                "no_info" => ev.no_info = true,
                 _ => {}
             }
             continue;
@@ -340,9 +365,6 @@ fn run_eval(engine: &Engine, store: &MemStore, ev: &Eval, pats: &Patterns) -> Ev
     if touches_histograms(store, &expr, ev) {
         return EvalOutcome::Skipped;
     }
-    if ev.wants_annotation {
-        return EvalOutcome::Failed("annotations are not produced by this engine".into());
-    }
     let res = if ev.range {
         run_range(engine, store, ev, &expr)
     } else {
@@ -352,6 +374,43 @@ fn run_eval(engine: &Engine, store: &MemStore, ev: &Eval, pats: &Patterns) -> Ev
         Ok(()) => EvalOutcome::Passed,
         Err(msg) => EvalOutcome::Failed(msg),
     }
+}
+
+/// Checks one kind of annotation against the `expect` lines for it.
+fn check_annotations(
+    kind: &str,
+    lines: &[Option<Regex>],
+    none: bool,
+    got: &[String],
+) -> Result<(), String> {
+    if none && !got.is_empty() {
+        return Err(format!("expected no {kind}, got {got:?}"));
+    }
+    for line in lines {
+        let ok = match line {
+            None => !got.is_empty(),
+            Some(re) => got.iter().any(|g| re.is_match(g)),
+        };
+        if !ok {
+            let want = line.as_ref().map_or("any".to_string(), |r| r.to_string());
+            return Err(format!("expected {kind} matching {want}, got {got:?}"));
+        }
+    }
+    if lines.iter().any(Option::is_some) {
+        if let Some(g) = got.iter().find(|g| {
+            !lines
+                .iter()
+                .any(|l| l.as_ref().is_none_or(|re| re.is_match(g)))
+        }) {
+            return Err(format!("unexpected {kind} {g:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_output_annotations(ev: &Eval, out: &QueryOutput) -> Result<(), String> {
+    check_annotations("warning", &ev.warn_lines, ev.no_warn, &out.warnings)?;
+    check_annotations("info", &ev.info_lines, ev.no_info, &out.infos)
 }
 
 fn check_failure(ev: &Eval, err: &QueryError) -> EvalOutcome {
@@ -387,7 +446,10 @@ fn expect_result<T>(ev: &Eval, res: Result<T, QueryError>) -> Result<Option<T>, 
 fn run_range(engine: &Engine, store: &MemStore, ev: &Eval, expr: &Expr) -> Result<(), String> {
     let res = engine.range_query_expr(store, expr, ev.start, ev.end, ev.step);
     match expect_result(ev, res)? {
-        Some(v) => compare(ev, &v, ev.start),
+        Some(out) => {
+            check_output_annotations(ev, &out)?;
+            compare(ev, &out.value, ev.start)
+        }
         None => Ok(()),
     }
 }
@@ -421,12 +483,12 @@ fn pin_at(e: &mut Expr, t: i64) {
                 sel.at = Some(At::Time(t));
             }
         }
-        Expr::Subquery { expr, at, .. } => {
+        Expr::Subquery { at, .. } => {
             if matches!(at, Some(At::Time(_))) {
                 return;
             }
+            // Selectors inside now belong to a subquery with a fixed time: left alone.
             *at = Some(At::Time(t));
-            pin_at(expr, t);
         }
         Expr::Call { args, .. } => args.iter_mut().for_each(|a| pin_at(a, t)),
         Expr::Aggregate { expr, param, .. } => {
@@ -472,11 +534,13 @@ fn run_instant(
     for (e, at) in cases {
         let text = e.to_string();
         let res = engine.instant_query_expr(store, &e, at);
-        let Some(v) = expect_result(ev, res).map_err(|m| format!("{m} (query {text} at {at})"))?
+        let Some(out) =
+            expect_result(ev, res).map_err(|m| format!("{m} (query {text} at {at})"))?
         else {
             return Ok(());
         };
-        compare(ev, &v, ev.start).map_err(|m| format!("{m} (query {text} at {at})"))?;
+        check_output_annotations(ev, &out).map_err(|m| format!("{m} (query {text} at {at})"))?;
+        compare(ev, &out.value, ev.start).map_err(|m| format!("{m} (query {text} at {at})"))?;
         if ev.range_vector || ev.expected_string.is_some() || pats.context_funcs.is_match(&ev.expr)
         {
             continue;
@@ -487,7 +551,7 @@ fn run_instant(
         if ev.ordered {
             continue;
         }
-        let Value::Matrix(m) = rv else {
+        let Value::Matrix(m) = rv.value else {
             return Err("range mode did not return a matrix".into());
         };
         check_sorted(&m)?;
