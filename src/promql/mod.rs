@@ -13,6 +13,7 @@ mod aggregate;
 mod binary;
 mod engine;
 mod functions;
+mod selectors;
 pub mod testscript;
 mod value;
 

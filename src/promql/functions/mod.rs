@@ -9,8 +9,9 @@ mod range;
 pub(crate) use histogram::quantile;
 pub(crate) use range::kahan_inc;
 
-use super::engine::{go_max, go_min, Evaluator};
+use super::engine::Evaluator;
 use super::parser::{Expr, FuncDef};
+use super::selectors::{go_max, go_min};
 use super::value::{Elem, QueryError, Series};
 use crate::model::{Labels, LabelsBuilder, MatchOp, Sample, METRIC_NAME};
 use chrono::{Datelike, TimeZone, Timelike, Utc};

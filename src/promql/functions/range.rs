@@ -1,8 +1,9 @@
 //! Functions over range vectors: `rate` and friends with Prometheus's extrapolation, and the
 //! `*_over_time` family. Each window is the samples in (t - range, t] of one series.
 
-use super::super::engine::{window, Evaluator};
+use super::super::engine::Evaluator;
 use super::super::parser::Expr;
+use super::super::selectors::window;
 use super::super::value::{QueryError, Series};
 use super::quantile;
 use crate::model::Sample;

@@ -4,6 +4,7 @@
 //!
 //! Input: a script's text. Output: a [`ScriptReport`] with the outcome of every eval.
 
+mod compare;
 mod run;
 mod series;
 mod store;
