@@ -117,6 +117,7 @@ impl<'a> Parser<'a> {
                 false
             };
             let matching = self.parse_matching(op)?;
+            let matching = self.parse_fill(op, matching)?;
             let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
             let rhs = self.parse_expr(next_min)?;
             lhs = self.build_binary(op, op_pos, lhs, rhs, return_bool, matching)?;
@@ -144,6 +145,8 @@ impl<'a> Parser<'a> {
             on,
             labels,
             include: Vec::new(),
+            fill_left: None,
+            fill_right: None,
         };
         let group_pos = self.pos();
         let card = if self.peek_keyword("group_left") {
@@ -175,6 +178,69 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(Some(m))
+    }
+
+    /// `fill(v)`, `fill_left(v)`, `fill_right(v)` after the matching clause.
+    fn parse_fill(
+        &mut self,
+        op: BinOp,
+        mut matching: Option<VectorMatching>,
+    ) -> PResult<Option<VectorMatching>> {
+        loop {
+            let which = match self.peek() {
+                Tok::Ident(s)
+                    if self.toks.get(self.i + 1).map(|t| &t.tok) == Some(&Tok::LParen) =>
+                {
+                    match s.to_ascii_lowercase().as_str() {
+                        "fill" => 0,
+                        "fill_left" => 1,
+                        "fill_right" => 2,
+                        _ => return Ok(matching),
+                    }
+                }
+                _ => return Ok(matching),
+            };
+            self.next();
+            self.next();
+            let neg = match self.peek() {
+                Tok::Sub => {
+                    self.next();
+                    true
+                }
+                Tok::Add => {
+                    self.next();
+                    false
+                }
+                _ => false,
+            };
+            let v = match self.next() {
+                Tok::Number(v) => v,
+                _ => {
+                    self.i -= 1;
+                    return Err(self.unexpected("in fill modifier, expected a number"));
+                }
+            };
+            let v = if neg { -v } else { v };
+            self.expect(Tok::RParen, "in fill modifier, expected \")\"")?;
+            let m = matching.get_or_insert_with(|| VectorMatching {
+                card: if op.is_set() {
+                    Cardinality::ManyToMany
+                } else {
+                    Cardinality::OneToOne
+                },
+                on: false,
+                labels: Vec::new(),
+                include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
+            });
+            if which != 2 {
+                m.fill_left = Some(v);
+            }
+            if which != 1 {
+                m.fill_right = Some(v);
+            }
+        }
     }
 
     /// `(a, "b", c)`: label names, possibly quoted, trailing comma allowed.
@@ -257,6 +323,8 @@ impl<'a> Parser<'a> {
                 on: false,
                 labels: Vec::new(),
                 include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
             }))
         } else {
             None
