@@ -1,8 +1,9 @@
 //! Functions over range vectors: `rate` and friends with Prometheus's extrapolation, and the
 //! `*_over_time` family. Each window is the samples in (t - range, t] of one series.
 
-use super::super::engine::{window, Evaluator};
+use super::super::engine::Evaluator;
 use super::super::parser::Expr;
+use super::super::selectors::window;
 use super::super::value::{QueryError, Series};
 use super::quantile;
 use crate::model::Sample;
@@ -30,6 +31,12 @@ pub(super) fn eval(
     for (i, a) in args.iter().enumerate() {
         if i != matrix_idx {
             scalars.push(ev.eval_scalar(a)?);
+        }
+    }
+    if name == "quantile_over_time" {
+        let qs = scalars.first().cloned().unwrap_or_default();
+        if let Some(w) = qs.iter().find_map(|q| super::quantile_warning(*q)) {
+            ev.warn(w);
         }
     }
     let ws = ev.windows(&args[matrix_idx])?;

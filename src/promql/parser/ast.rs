@@ -244,6 +244,10 @@ pub struct VectorMatching {
     pub labels: Vec<String>,
     /// Extra labels taken from the "one" side with `group_left`/`group_right`.
     pub include: Vec<String>,
+    /// `fill_left(v)`/`fill_right(v)` (or `fill(v)` for both): the value a side takes when
+    /// a sample of the other side has no match.
+    pub fill_left: Option<f64>,
+    pub fill_right: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -520,6 +524,19 @@ impl fmt::Display for Expr {
                         })?;
                         write_label_list(f, &m.include)?;
                         f.write_str(")")?;
+                    }
+                    match (m.fill_left, m.fill_right) {
+                        (Some(l), Some(r)) if l.to_bits() == r.to_bits() => {
+                            write!(f, " fill ({})", fmt_float(l))?
+                        }
+                        (l, r) => {
+                            if let Some(l) = l {
+                                write!(f, " fill_left ({})", fmt_float(l))?;
+                            }
+                            if let Some(r) = r {
+                                write!(f, " fill_right ({})", fmt_float(r))?;
+                            }
+                        }
                     }
                 }
                 write!(f, " {rhs}")

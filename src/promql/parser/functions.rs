@@ -57,6 +57,7 @@ static FUNCS: &[FuncDef] = &[
     f!("histogram_count", [V], 0, V),
     f!("histogram_fraction", [S, S, V], 0, V),
     f!("histogram_quantile", [S, V], 0, V),
+    f!("histogram_quantiles", [V, Str, S, S], 9, V),
     f!("histogram_stddev", [V], 0, V),
     f!("histogram_stdvar", [V], 0, V),
     f!("histogram_sum", [V], 0, V),

@@ -9,6 +9,7 @@
 mod ast;
 mod functions;
 mod lexer;
+mod modifiers;
 mod parse;
 
 pub use ast::{
