@@ -71,6 +71,8 @@ async fn fetch_inner(s: &FetchSettings) -> Result<Fetched, FetchError> {
     let mut req = client()
         .get(&s.url)
         .insert_header(("Accept", ACCEPT))
+        // Prometheus asks for gzip only; bodies are decompressed by awc.
+        .insert_header(("Accept-Encoding", "gzip"))
         .insert_header((
             "User-Agent",
             concat!("Pyrometer/", env!("CARGO_PKG_VERSION")),
