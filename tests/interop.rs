@@ -15,16 +15,24 @@ fn start() -> (Pyrometer, ChildGuard) {
         "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: app\n  static_configs:\n    - targets: ['127.0.0.1:{app_port}']\n"
     );
     let p = Pyrometer::start(&config, &[]);
-    wait_until(Duration::from_secs(20), "exporter scraped", || !p.query("tutorial_requests_total").is_empty());
+    wait_until(Duration::from_secs(20), "exporter scraped", || {
+        !p.query("tutorial_requests_total").is_empty()
+    });
     // A few more scrapes so range queries have several points.
     std::thread::sleep(Duration::from_secs(3));
     (p, exporter)
 }
 
 fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/run to install it)"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (run .ci/run to install it)"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
@@ -32,23 +40,58 @@ fn run(cmd: &mut Command) -> String {
 fn promtool_queries() {
     let (p, _exporter) = start();
     let server = format!("http://127.0.0.1:{}", p.port);
-    let out = run(Command::new("promtool").args(["query", "instant", &server, "tutorial_requests_total"]));
-    assert!(out.contains("tutorial_requests_total{") && out.contains("=> 3 @["), "promtool instant: {out}");
+    let out = run(Command::new("promtool").args([
+        "query",
+        "instant",
+        &server,
+        "tutorial_requests_total",
+    ]));
+    assert!(
+        out.contains("tutorial_requests_total{") && out.contains("=> 3 @["),
+        "promtool instant: {out}"
+    );
     assert!(out.contains("job=\"app\""), "{out}");
 
-    let out = run(Command::new("promtool").args(["query", "instant", &server, "sum by (job) (up) * 2"]));
+    let out =
+        run(Command::new("promtool").args(["query", "instant", &server, "sum by (job) (up) * 2"]));
     assert!(out.contains("{job=\"app\"} => 2 @["), "{out}");
 
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (start, end) = ((now - 3).to_string(), now.to_string());
-    let out = run(Command::new("promtool").args(["query", "range", "--start", &start, "--end", &end, "--step", "1s", &server, "tutorial_temperature_celsius"]));
-    assert!(out.contains("tutorial_temperature_celsius{"), "promtool range: {out}");
-    assert!(out.matches("21.5 @[").count() >= 3, "range should have a point per step: {out}");
+    let out = run(Command::new("promtool").args([
+        "query",
+        "range",
+        "--start",
+        &start,
+        "--end",
+        &end,
+        "--step",
+        "1s",
+        &server,
+        "tutorial_temperature_celsius",
+    ]));
+    assert!(
+        out.contains("tutorial_temperature_celsius{"),
+        "promtool range: {out}"
+    );
+    assert!(
+        out.matches("21.5 @[").count() >= 3,
+        "range should have a point per step: {out}"
+    );
 
     let out = run(Command::new("promtool").args(["query", "labels", &server, "job"]));
-    assert!(out.lines().any(|l| l.trim() == "app"), "promtool labels: {out}");
+    assert!(
+        out.lines().any(|l| l.trim() == "app"),
+        "promtool labels: {out}"
+    );
     let out = run(Command::new("promtool").args(["query", "series", "--match", "up", &server]));
-    assert!(out.contains("up{") || out.contains("__name__=\"up\""), "promtool series: {out}");
+    assert!(
+        out.contains("up{") || out.contains("__name__=\"up\""),
+        "promtool series: {out}"
+    );
 }
 
 #[test]
