@@ -286,7 +286,7 @@ impl<'q> Evaluator<'q> {
     }
 
     pub fn check_deadline(&self) -> Result<(), QueryError> {
-        if Instant::now() > self.deadline {
+        if Instant::now() >= self.deadline {
             return Err(QueryError::Timeout("expression evaluation"));
         }
         Ok(())
