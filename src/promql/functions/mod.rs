@@ -3,9 +3,11 @@
 //! vectors and `histogram.rs` the classic-histogram functions. Semantics follow
 //! Prometheus 3.x `promql/functions.go`.
 
+mod extended;
 mod histogram;
 mod range;
 
+pub(crate) use extended::extend_floats;
 pub(crate) use histogram::quantile;
 pub(crate) use range::kahan_inc;
 

@@ -636,6 +636,7 @@ impl<'a> Parser<'a> {
             matchers,
             offset: None,
             at: None,
+            edge: EdgeMode::Plain,
         })
     }
 }
