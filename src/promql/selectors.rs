@@ -139,6 +139,44 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
+    /// Info series for `info()`: per step, the latest sample within the lookback at the
+    /// step (or at `at`) minus `offset`, valued with that sample's timestamp in ms.
+    pub fn info_series(
+        &mut self,
+        sel: &VectorSelector,
+        at: Option<At>,
+        offset: i64,
+    ) -> Result<Vec<Series>, QueryError> {
+        let at = self.at_time(&at);
+        let eff = |t: i64| at.unwrap_or(t) - offset;
+        let (lo, hi) = (eff(self.start), eff(self.end));
+        let querier = self.q.querier(lo.min(hi) - self.lookback + 1, lo.max(hi));
+        let mut out = Vec::new();
+        for s in querier.select(&sel.matchers) {
+            let mut points = Vec::new();
+            for t in self.steps() {
+                let ref_t = eff(t);
+                let idx = s.samples.partition_point(|p| p.t <= ref_t);
+                if idx == 0 {
+                    continue;
+                }
+                let p = s.samples[idx - 1];
+                if p.t > ref_t - self.lookback && !is_stale_nan(p.v) {
+                    points.push(Sample { t, v: p.t as f64 });
+                }
+            }
+            if !points.is_empty() {
+                self.add_samples(points.len())?;
+                out.push(Series {
+                    labels: s.labels,
+                    points,
+                    drop_name: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The raw material of a range-vector argument (a matrix selector or a subquery): each
     /// series with every sample that any step's window may need.
     pub fn windows(&mut self, e: &Expr) -> Result<Windows, QueryError> {

@@ -5,6 +5,7 @@
 
 mod extended;
 mod histogram;
+mod info;
 mod range;
 
 pub(crate) use extended::extend_floats;
@@ -35,6 +36,7 @@ pub(crate) fn eval_call(
         "step" => return Ok(ev.constant(ev.query_step as f64 / 1000.0)),
         "label_replace" => return label_replace(ev, args),
         "label_join" => return label_join(ev, args),
+        "info" => return info::eval(ev, args),
         "timestamp" => {
             if let Some(Expr::Vector(sel)) = args.first() {
                 let mut m = ev.vector_selector(sel, true)?;
