@@ -167,7 +167,9 @@ pub(super) fn eval(ev: &mut Evaluator, args: &[Expr]) -> Result<Vec<Series>, Que
 
 /// The join key of a series with an info metric: the info metric's name and the series'
 /// identifying labels.
-fn signature(name: &str, l: &Labels) -> (String, Vec<(String, String)>) {
+type InfoKey = (String, Vec<(String, String)>);
+
+fn signature(name: &str, l: &Labels) -> InfoKey {
     let ids = IDENTIFYING
         .iter()
         .filter_map(|n| l.get(n).map(|v| (n.to_string(), v.to_string())))
@@ -187,7 +189,7 @@ fn combine(
         return Ok(Vec::new());
     }
     // The newest info sample per key; the value holds the sample's original timestamp.
-    let mut latest: HashMap<(String, Vec<(String, String)>), &Elem> = HashMap::new();
+    let mut latest: HashMap<InfoKey, &Elem> = HashMap::new();
     for s in info {
         let key = signature(s.labels.metric_name().unwrap_or(""), &s.labels);
         match latest.get(&key) {
