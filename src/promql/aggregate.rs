@@ -24,7 +24,7 @@ pub(crate) fn eval(
             Some(p) => ev.eval_string(p)?,
             None => String::new(),
         };
-        if label.is_empty() {
+        if !super::functions::is_valid_label_name(&label) {
             return Err(QueryError::exec(format!("invalid label name {label:?}")));
         }
         let input = ev.eval_matrix(expr)?;

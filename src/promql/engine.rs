@@ -3,7 +3,7 @@
 //! a list of series with one point per step where it has a value. Selectors read storage
 //! through a querier made for exactly the time span they need.
 
-use super::parser::{parse, Expr, ValueType};
+use super::parser::{parse, EdgeMode, Expr, ValueType};
 use super::selectors::window;
 use super::value::{final_labels, Elem, QueryError, Series, Value, VectorSample};
 use super::{aggregate, binary, functions};
@@ -286,7 +286,7 @@ impl<'q> Evaluator<'q> {
     }
 
     pub fn check_deadline(&self) -> Result<(), QueryError> {
-        if Instant::now() > self.deadline {
+        if Instant::now() >= self.deadline {
             return Err(QueryError::Timeout("expression evaluation"));
         }
         Ok(())
@@ -322,11 +322,21 @@ impl<'q> Evaluator<'q> {
                 let ws = self.windows(e)?;
                 let eff = ws.eff_time(self.start, self);
                 let range = ws.range;
+                let edge = ws.edge;
+                let (before, after) = ws.extension();
                 let out = ws
                     .series
                     .into_iter()
                     .filter_map(|s| {
-                        let pts = window(&s.points, eff - range, eff).to_vec();
+                        let pts = match edge {
+                            EdgeMode::Plain => window(&s.points, eff - range, eff).to_vec(),
+                            _ => functions::extend_floats(
+                                window(&s.points, eff - range - before, eff + after),
+                                eff - range,
+                                eff,
+                                edge == EdgeMode::Smoothed,
+                            ),
+                        };
                         (!pts.is_empty()).then_some(Series {
                             labels: s.labels,
                             points: pts,

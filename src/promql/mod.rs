@@ -20,3 +20,6 @@ mod value;
 pub use engine::{Engine, EngineOpts, QueryOutput};
 pub use parser::ValueType;
 pub use value::{ErrorKind, QueryError, Value, VectorSample};
+
+#[cfg(test)]
+mod tests;

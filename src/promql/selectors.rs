@@ -2,7 +2,7 @@
 //! range-vector arguments (matrix selectors and subqueries), with `offset` and `@` applied.
 
 use super::engine::Evaluator;
-use super::parser::{At, DurExpr, Expr, VectorSelector};
+use super::parser::{At, DurExpr, EdgeMode, Expr, VectorSelector};
 use super::value::{QueryError, Series};
 use crate::model::{is_stale_nan, Sample};
 
@@ -98,7 +98,11 @@ impl Evaluator<'_> {
         let at = self.at_time(&sel.at);
         let eff = |t: i64| at.unwrap_or(t) - offset;
         let (lo, hi) = (eff(self.start), eff(self.end));
-        let querier = self.q.querier(lo.min(hi) - self.lookback + 1, lo.max(hi));
+        let smoothed = sel.edge == EdgeMode::Smoothed;
+        let ahead = if smoothed { self.lookback } else { 0 };
+        let querier = self
+            .q
+            .querier(lo.min(hi) - self.lookback + 1, lo.max(hi) + ahead);
         let selected = querier.select(&sel.matchers);
         let mut out = Vec::with_capacity(selected.len());
         for s in selected {
@@ -106,6 +110,12 @@ impl Evaluator<'_> {
             let mut points = Vec::new();
             for t in self.steps() {
                 let ref_t = eff(t);
+                if smoothed {
+                    if let Some(v) = smoothed_value(&s.samples, ref_t, self.lookback) {
+                        points.push(Sample { t, v });
+                    }
+                    continue;
+                }
                 let idx = s.samples.partition_point(|p| p.t <= ref_t);
                 if idx == 0 {
                     continue;
@@ -116,6 +126,44 @@ impl Evaluator<'_> {
                 }
                 let v = if want_time { p.t as f64 / 1000.0 } else { p.v };
                 points.push(Sample { t, v });
+            }
+            if !points.is_empty() {
+                self.add_samples(points.len())?;
+                out.push(Series {
+                    labels: s.labels,
+                    points,
+                    drop_name: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Info series for `info()`: per step, the latest sample within the lookback at the
+    /// step (or at `at`) minus `offset`, valued with that sample's timestamp in ms.
+    pub fn info_series(
+        &mut self,
+        sel: &VectorSelector,
+        at: Option<At>,
+        offset: i64,
+    ) -> Result<Vec<Series>, QueryError> {
+        let at = self.at_time(&at);
+        let eff = |t: i64| at.unwrap_or(t) - offset;
+        let (lo, hi) = (eff(self.start), eff(self.end));
+        let querier = self.q.querier(lo.min(hi) - self.lookback + 1, lo.max(hi));
+        let mut out = Vec::new();
+        for s in querier.select(&sel.matchers) {
+            let mut points = Vec::new();
+            for t in self.steps() {
+                let ref_t = eff(t);
+                let idx = s.samples.partition_point(|p| p.t <= ref_t);
+                if idx == 0 {
+                    continue;
+                }
+                let p = s.samples[idx - 1];
+                if p.t > ref_t - self.lookback && !is_stale_nan(p.v) {
+                    points.push(Sample { t, v: p.t as f64 });
+                }
             }
             if !points.is_empty() {
                 self.add_samples(points.len())?;
@@ -146,9 +194,14 @@ impl Evaluator<'_> {
                     range,
                     offset,
                     at,
+                    edge: sel.edge,
+                    lookback: self.lookback,
                 };
                 let (lo, hi) = (w.eff_time(self.start, self), w.eff_time(self.end, self));
-                let querier = self.q.querier(lo.min(hi) - range + 1, lo.max(hi));
+                let (before, after) = w.extension();
+                let querier = self
+                    .q
+                    .querier(lo.min(hi) - range - before + 1, lo.max(hi) + after);
                 let mut series = Vec::new();
                 for s in querier.select(&sel.matchers) {
                     let points: Vec<Sample> = s
@@ -187,6 +240,8 @@ impl Evaluator<'_> {
                     range,
                     offset,
                     at,
+                    edge: EdgeMode::Plain,
+                    lookback: self.lookback,
                 };
                 let (lo, hi) = (w.eff_time(self.start, self), w.eff_time(self.end, self));
                 let (lo, hi) = (lo.min(hi), lo.max(hi));
@@ -236,13 +291,49 @@ pub(crate) struct Windows {
     pub range: i64,
     offset: i64,
     at: Option<i64>,
+    pub edge: EdgeMode,
+    lookback: i64,
 }
 
 impl Windows {
+    /// How much data beyond (start, end] the window's edge mode needs: one lookback before
+    /// for `anchored`, and after as well for `smoothed`.
+    pub fn extension(&self) -> (i64, i64) {
+        match self.edge {
+            EdgeMode::Plain => (0, 0),
+            EdgeMode::Anchored => (self.lookback, 0),
+            EdgeMode::Smoothed => (self.lookback, self.lookback),
+        }
+    }
+
     /// The end of the window for output step `t`.
     pub fn eff_time(&self, t: i64, _ev: &Evaluator) -> i64 {
         self.at.unwrap_or(t) - self.offset
     }
+}
+
+/// The value of a `smoothed` instant selector at `t`: the sample at `t`, else interpolated
+/// between the samples around it, else the last one before it (within the lookback).
+fn smoothed_value(samples: &[Sample], t: i64, lookback: i64) -> Option<f64> {
+    let w: Vec<Sample> = window(samples, t - lookback, t + lookback)
+        .iter()
+        .filter(|p| !is_stale_nan(p.v))
+        .copied()
+        .collect();
+    let i = w.partition_point(|p| p.t < t);
+    match (w.get(i), i) {
+        (Some(p), _) if p.t == t => Some(p.v),
+        (Some(next), i) if i > 0 => Some(interpolate(w[i - 1], *next, t, false)),
+        (None, i) if i > 0 => Some(w[i - 1].v),
+        _ => None,
+    }
+}
+
+/// The straight line between two samples at time `t`; for counters, a drop means the
+/// counter restarted from zero.
+pub(crate) fn interpolate(p1: Sample, p2: Sample, t: i64, is_counter: bool) -> f64 {
+    let y1 = if is_counter && p2.v < p1.v { 0.0 } else { p1.v };
+    y1 + (p2.v - y1) * (t - p1.t) as f64 / (p2.t - p1.t) as f64
 }
 
 /// The samples with `from < t <= to` (windows are open on the left, as in Prometheus 3).

@@ -3,9 +3,12 @@
 //! vectors and `histogram.rs` the classic-histogram functions. Semantics follow
 //! Prometheus 3.x `promql/functions.go`.
 
+mod extended;
 mod histogram;
+mod info;
 mod range;
 
+pub(crate) use extended::extend_floats;
 pub(crate) use histogram::quantile;
 pub(crate) use range::kahan_inc;
 
@@ -33,6 +36,7 @@ pub(crate) fn eval_call(
         "step" => return Ok(ev.constant(ev.query_step as f64 / 1000.0)),
         "label_replace" => return label_replace(ev, args),
         "label_join" => return label_join(ev, args),
+        "info" => return info::eval(ev, args),
         "timestamp" => {
             if let Some(Expr::Vector(sel)) = args.first() {
                 let mut m = ev.vector_selector(sel, true)?;
@@ -394,8 +398,10 @@ fn absent_labels(e: &Expr) -> Labels {
     b.build()
 }
 
+/// Any non-empty UTF-8 name is valid (Prometheus 3.x); U+FFFD marks bytes that were not
+/// UTF-8 in the query's string literal.
 pub(crate) fn is_valid_label_name(s: &str) -> bool {
-    !s.is_empty()
+    !s.is_empty() && !s.contains('\u{FFFD}')
 }
 
 fn string_arg(ev: &mut Evaluator, args: &[Expr], i: usize) -> Result<String, QueryError> {
@@ -420,7 +426,6 @@ fn label_replace(ev: &mut Evaluator, args: &[Expr]) -> Result<Vec<Series>, Query
             "invalid destination label name in label_replace(): {dst}"
         )));
     }
-    let repl = go_template_to_rust(&repl);
     let mut m = ev.eval_matrix(&args[0])?;
     for s in &mut m {
         let val = s.labels.get(&src).unwrap_or("").to_string();
@@ -436,12 +441,6 @@ fn label_replace(ev: &mut Evaluator, args: &[Expr]) -> Result<Vec<Series>, Query
         }
     }
     merge_same_labels(m)
-}
-
-/// Go's `$1`/`${name}` expansion treats `$1x` as the group named `1x`; Rust's regex does the
-/// same, so the template only needs `$$` kept as is.
-fn go_template_to_rust(s: &str) -> String {
-    s.to_string()
 }
 
 fn label_join(ev: &mut Evaluator, args: &[Expr]) -> Result<Vec<Series>, QueryError> {

@@ -2,7 +2,7 @@
 //! `*_over_time` family. Each window is the samples in (t - range, t] of one series.
 
 use super::super::engine::Evaluator;
-use super::super::parser::Expr;
+use super::super::parser::{EdgeMode, Expr};
 use super::super::selectors::window;
 use super::super::value::{QueryError, Series};
 use super::quantile;
@@ -40,6 +40,8 @@ pub(super) fn eval(
         }
     }
     let ws = ev.windows(&args[matrix_idx])?;
+    super::extended::check_allowed(name, ws.edge)?;
+    let (before, after) = ws.extension();
     let keep_name = name == "last_over_time" || name == "first_over_time";
     let steps: Vec<i64> = ev.steps().collect();
     let mut out = Vec::new();
@@ -75,6 +77,15 @@ pub(super) fn eval(
         for (k, &t) in steps.iter().enumerate() {
             let end = ws.eff_time(t, ev);
             let start = end - ws.range;
+            if ws.edge != EdgeMode::Plain {
+                let data = window(&s.points, start - before, end + after);
+                if let Some(v) =
+                    super::extended::range_fn(name, data, start, end, ws.range, ws.edge)
+                {
+                    points.push(Sample { t, v });
+                }
+                continue;
+            }
             let w = window(&s.points, start, end);
             if w.is_empty() {
                 continue;

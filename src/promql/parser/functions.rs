@@ -65,6 +65,7 @@ static FUNCS: &[FuncDef] = &[
     f!("hour", [V], 1, V),
     f!("idelta", [M], 0, V),
     f!("increase", [M], 0, V),
+    f!("info", [V, V], 1, V),
     f!("irate", [M], 0, V),
     f!("label_join", [V, Str, Str, Str], -1, V),
     f!("label_replace", [V, Str, Str, Str, Str], 0, V),

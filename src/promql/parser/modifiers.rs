@@ -63,6 +63,36 @@ impl Parser<'_> {
                         };
                     }
                 }
+                Tok::Ident(s)
+                    if s.eq_ignore_ascii_case("anchored") || s.eq_ignore_ascii_case("smoothed") =>
+                {
+                    let anchored = s.eq_ignore_ascii_case("anchored");
+                    self.next();
+                    let sel = match &mut e {
+                        Expr::Matrix { sel, .. } => sel,
+                        Expr::Vector(sel) if !anchored => sel,
+                        _ => {
+                            return Err(self.err_at(
+                                pos,
+                                format!(
+                                    "{} modifier must be preceded by a {}selector",
+                                    if anchored { "anchored" } else { "smoothed" },
+                                    if anchored { "range vector " } else { "" }
+                                ),
+                            ))
+                        }
+                    };
+                    if sel.edge != EdgeMode::Plain {
+                        return Err(
+                            self.err_at(pos, "anchored or smoothed may only be set once".into())
+                        );
+                    }
+                    sel.edge = if anchored {
+                        EdgeMode::Anchored
+                    } else {
+                        EdgeMode::Smoothed
+                    };
+                }
                 Tok::Ident(s) if s.eq_ignore_ascii_case("offset") => {
                     self.next();
                     let d = self.parse_offset_dur()?;

@@ -11,6 +11,8 @@ pub struct Parser<'a> {
     input: &'a str,
     toks: Vec<Token>,
     pub(super) i: usize,
+    /// Set while parsing the label selector of `info()`, which may match everything.
+    any_selector: bool,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -21,6 +23,7 @@ impl<'a> Parser<'a> {
             input,
             toks: tokenize(input)?,
             i: 0,
+            any_selector: false,
         })
     }
 
@@ -409,7 +412,10 @@ impl<'a> Parser<'a> {
             self.next();
             let mut args = Vec::new();
             while self.peek() != &Tok::RParen {
-                args.push(self.parse_expr(0)?);
+                self.any_selector = func.name == "info" && args.len() == 1;
+                let arg = self.parse_expr(0);
+                self.any_selector = false;
+                args.push(arg?);
                 match self.peek() {
                     Tok::Comma => {
                         self.next();
@@ -625,7 +631,7 @@ impl<'a> Parser<'a> {
             }
             matchers.push(Matcher::equal(METRIC_NAME, n.clone()));
         }
-        if matchers.iter().all(|m| m.matches_empty()) {
+        if !self.any_selector && matchers.iter().all(|m| m.matches_empty()) {
             return Err(self.err_at(
                 pos,
                 "vector selector must contain at least one non-empty matcher".into(),
@@ -636,6 +642,7 @@ impl<'a> Parser<'a> {
             matchers,
             offset: None,
             at: None,
+            edge: EdgeMode::Plain,
         })
     }
 }

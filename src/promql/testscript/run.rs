@@ -195,7 +195,7 @@ fn load(
     for (k, l) in body.iter().enumerate() {
         let line = first_line + k;
         let (desc, vals) = split_series(l);
-        if desc.contains("@st") {
+        if desc.ends_with("@st") || vals.starts_with("@st") {
             continue;
         }
         let labels = parse_labels(desc, line)?;
