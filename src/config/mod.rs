@@ -343,13 +343,13 @@ impl Config {
         for sc in &self.scrape_configs {
             let job = &sc.job_name;
             let mut fields: Vec<&str> = sc.unsupported_discovery();
-            if !sc.dns_sd_configs.is_empty() {
-                fields.push("dns_sd_configs");
-            }
             if sc.oauth2.is_some() {
                 fields.push("oauth2");
             }
             for (used, name) in [
+                // The scraper's HTTP client is built without TLS.
+                (sc.tls_config.is_some(), "tls_config"),
+                (sc.scheme == "https", "scheme: https"),
                 (sc.proxy_url.is_some(), "proxy_url"),
                 (sc.no_proxy.is_some(), "no_proxy"),
                 (sc.proxy_from_environment, "proxy_from_environment"),

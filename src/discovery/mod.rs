@@ -2,11 +2,25 @@
 //!
 //! Input: a scrape config's discovery sections. Output: target groups, each a list of targets
 //! (label sets holding at least `__address__`) and labels common to the group, as Prometheus
-//! models them. Only `static_configs` exist so far; file and HTTP providers send the same
-//! groups to the job actor when they change.
+//! models them. `static_configs` give their groups once; the file, HTTP and DNS providers run
+//! as tasks of the job actor and send it the full list of their groups ([`TargetGroups`])
+//! whenever it changes. A provider that fails keeps its last good groups and records the
+//! failure in [`SdStatus`] for the service discovery page.
+
+pub mod dns;
+pub mod file;
+mod groups;
+pub mod http;
+mod status;
+
+pub use groups::{parse_groups, GroupFormat, GroupsError};
+pub use status::SdStatus;
 
 use crate::config::StaticConfig;
 use crate::model::{Labels, LabelsBuilder};
+use crate::selfmetrics::SelfMetrics;
+use actix::prelude::*;
+use std::sync::Arc;
 
 /// The label that holds a target's `host:port`.
 pub const ADDRESS_LABEL: &str = "__address__";
@@ -18,6 +32,41 @@ pub struct TargetGroup {
     pub source: String,
     pub targets: Vec<Labels>,
     pub labels: Labels,
+}
+
+/// New target groups from one discovery provider, replacing all its previous ones.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct TargetGroups {
+    pub provider: String,
+    pub groups: Vec<TargetGroup>,
+}
+
+/// What a running provider needs besides its own config: where to send its groups and
+/// where to report failures.
+#[derive(Clone)]
+pub struct ProviderCtx {
+    /// The job (scrape pool) the provider belongs to.
+    pub job: String,
+    /// The provider's name inside the job, e.g. `file_sd_configs/0`.
+    pub name: String,
+    pub out: Recipient<TargetGroups>,
+    pub status: Arc<SdStatus>,
+    pub metrics: Arc<SelfMetrics>,
+}
+
+impl ProviderCtx {
+    fn send(&self, groups: Vec<TargetGroup>) {
+        self.out.do_send(TargetGroups {
+            provider: self.name.clone(),
+            groups,
+        });
+    }
+
+    /// Records (or clears, with `None`) the failure of one source of this provider.
+    fn report(&self, source: &str, error: Option<String>) {
+        self.status.set(&self.job, &self.name, source, error);
+    }
 }
 
 /// The groups of a job's `static_configs`, one per entry.

@@ -1,6 +1,7 @@
 //! Server-rendered pages. Every piece of text from outside (labels, errors, URLs) goes through
 //! [`escape`]; no asset is fetched from the internet.
 
+mod discovery;
 mod targets;
 
 use actix_web::{web, HttpResponse};
@@ -8,7 +9,8 @@ use std::fmt::Write;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(root))
-        .route("/targets", web::get().to(targets::page));
+        .route("/targets", web::get().to(targets::page))
+        .route("/service-discovery", web::get().to(discovery::page));
 }
 
 async fn root() -> HttpResponse {
@@ -51,7 +53,7 @@ pub fn layout(title: &str, body: &str) -> HttpResponse {
         html,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Pyrometer</title><style>{STYLE}</style></head><body>\
 <nav><a class=\"brand\" href=\"/\">Pyrometer</a><a href=\"/graph\">Graph</a><a href=\"/alerts\">Alerts</a>\
-<a href=\"/targets\">Targets</a><a href=\"/status\">Status</a></nav><main>{body}</main></body></html>",
+<a href=\"/targets\">Targets</a><a href=\"/service-discovery\">Service Discovery</a><a href=\"/status\">Status</a></nav><main>{body}</main></body></html>",
         escape(title)
     );
     HttpResponse::Ok()
