@@ -12,6 +12,9 @@
 //! - `pyrometer/openmetrics`: the same body in OpenMetrics with its family checks, labels
 //!   not read;
 //! - `prometheus-parse`: the crate kept as a test oracle, on the text body, for the ratio.
+//!
+//! Reference (2026-11, shared 2-core machine, so ±40% between runs): the 74 KB text body in
+//! 86–200 µs (5–11 M samples/s), OpenMetrics 280–460 µs, prometheus-parse 1.8–2.2 ms.
 
 use std::fmt::Write;
 use std::hint::black_box;
@@ -128,7 +131,7 @@ fn parse(body: &str, format: Format, labels: bool) -> usize {
     let mut parser = Parser::new(body, format);
     let mut buf = Vec::new();
     let mut samples = 0;
-    while let Some(entry) = parser.next().expect("fixture parses") {
+    while let Some(entry) = parser.next().unwrap_or_else(|e| panic!("fixture: {e}")) {
         if let Entry::Sample { series, value, .. } = entry {
             black_box((series, value));
             samples += 1;

@@ -12,7 +12,7 @@ pod() { podman --runtime runc --cgroup-manager=cgroupfs "$@"; }
 echo "docker/test.sh: building the static release binary"
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --bin pyrometer --target x86_64-unknown-linux-gnu
 bin=target/x86_64-unknown-linux-gnu/release/pyrometer
-file "$bin" 2>/dev/null | grep -q 'static' || ldd "$bin" 2>&1 | grep -q 'not a dynamic' || { echo "binary is not static"; exit 1; }
+file "$bin" 2>/dev/null | grep -q 'static' || ldd "$bin" 2>&1 | grep -Eq 'statically|not a dynamic' || { echo "binary is not static"; exit 1; }
 
 work=$(mktemp -d)
 name=pyrometer-test-$$
@@ -25,12 +25,12 @@ cleanup() {
 trap cleanup EXIT
 
 ctx=$work/ctx
-mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/etc/prometheus" "$ctx/rootfs/prometheus"
+mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/etc" "$ctx/config" "$ctx/data"
 cp "$bin" "$ctx/rootfs/bin/pyrometer"
-cp prometheus.yml "$ctx/rootfs/etc/prometheus/prometheus.yml"
+cp prometheus.yml "$ctx/config/prometheus.yml"
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' > "$ctx/rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$ctx/rootfs/etc/group"
-touch "$ctx/rootfs/prometheus/.keep"
+touch "$ctx/data/.keep"
 cp docker/Dockerfile.scratch "$ctx/Dockerfile"
 pod build -q -t pyrometer-test -f "$ctx/Dockerfile" "$ctx"
 

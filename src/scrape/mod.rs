@@ -26,6 +26,7 @@ mod manager;
 mod registry;
 mod target;
 mod targets;
+mod tls;
 
 pub use crate::discovery::TargetGroups;
 pub use cache::ScrapeCache;

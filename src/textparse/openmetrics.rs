@@ -29,6 +29,10 @@ pub(super) struct Sample<'a> {
     pub exemplar: bool,
 }
 
+/// Capacity past which a per-family table is dropped rather than cleared between families;
+/// a few times the buckets of a wide histogram.
+const LARGE_TABLE: usize = 1024;
+
 /// Every suffix a sample name may add to its family name, over all types.
 const ALL_SUFFIXES: [&str; 8] = [
     "_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info",
@@ -53,8 +57,9 @@ pub(super) struct Families<'a> {
     current: Option<Family<'a>>,
     /// Groups (label sets without `le`/`quantile`) already seen in the current family.
     groups: HashSet<u64>,
-    /// Series of the current group and the timestamp each was last seen with.
-    series: Vec<(&'a str, Option<f64>)>,
+    /// Series of the current group and the timestamp each was last seen with (a map: a
+    /// hostile histogram may hold a huge number of buckets in one group).
+    series: HashMap<&'a str, Option<f64>>,
 }
 
 struct Family<'a> {
@@ -245,19 +250,17 @@ impl<'a> Families<'a> {
             family.buckets = Buckets::default();
             self.series.clear();
         }
-        match self
-            .series
-            .iter_mut()
-            .find(|(series, _)| *series == s.series)
-        {
-            Some((_, last)) => match (*last, s.timestamp) {
+        match self.series.get_mut(s.series) {
+            Some(last) => match (*last, s.timestamp) {
                 (Some(prev), Some(ts)) if ts >= prev => *last = Some(ts),
                 (Some(_), Some(_)) => {
                     return Err(rule("timestamps of a series must not go backwards"))
                 }
                 _ => return Err(rule("a series repeated without distinct timestamps")),
             },
-            None => self.series.push((s.series, s.timestamp)),
+            None => {
+                self.series.insert(s.series, s.timestamp);
+            }
         }
         if matches!(kind, MetricType::Histogram | MetricType::GaugeHistogram) {
             let b = &mut family.buckets;
@@ -305,6 +308,14 @@ impl<'a> Families<'a> {
             return rule("the name clashes with a sample name of an earlier family");
         }
         self.seen.insert(name, MetricType::Unknown);
+        // Clearing a hash table costs its capacity, and the next groups are cleared once
+        // each: drop a table grown by one huge group instead of carrying it along.
+        if self.series.capacity() > LARGE_TABLE {
+            self.series = HashMap::new();
+        }
+        if self.groups.capacity() > LARGE_TABLE {
+            self.groups = HashSet::new();
+        }
         self.groups.clear();
         self.series.clear();
         self.current = Some(Family {
@@ -372,9 +383,13 @@ impl Buckets {
 }
 
 /// Identity of the metric a sample belongs to: its labels without `skip`, in any order.
-/// Per-label hashes are summed so that label order does not matter. FNV-1a, because this runs
-/// per sample and needs no protection against chosen collisions: a collision can only make
-/// two different groups look alike, turning a valid body into a rejected one.
+///
+/// Per-label hashes are summed so that label order does not matter. Each is FNV-1a followed
+/// by the 64-bit finalizer of MurmurHash3: summing raw FNV values collides easily, because
+/// strings differing in their last byte differ by a multiple of the FNV prime (`code="200"`
+/// with `handler="/a1"` summed to the same as `code="201"` with `handler="/a0"`); the
+/// finalizer spreads every input bit over the whole word. No protection against chosen
+/// collisions is needed: a collision can only make two groups look alike and reject a body.
 fn group_hash(labels: &[LabelSpan], body: &str, skip: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0100_0000_01b3;
@@ -385,7 +400,16 @@ fn group_hash(labels: &[LabelSpan], body: &str, skip: &str) -> u64 {
             let name = body.get(l.name.clone()).unwrap_or_default();
             let value = body.get(l.value.clone()).unwrap_or_default();
             let bytes = name.bytes().chain([0xff]).chain(value.bytes());
-            bytes.fold(OFFSET, |h, c| (h ^ u64::from(c)).wrapping_mul(PRIME))
+            fmix64(bytes.fold(OFFSET, |h, c| (h ^ u64::from(c)).wrapping_mul(PRIME)))
         })
         .fold(0u64, u64::wrapping_add)
+}
+
+/// MurmurHash3's 64-bit finalizer (constants from its reference implementation).
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }

@@ -194,3 +194,44 @@ fn format_from_content_type() {
         assert_eq!(Format::from_content_type(ct), want, "{ct:?}");
     }
 }
+
+/// Regression: the OpenMetrics grouping check once summed raw FNV hashes per label, and label
+/// sets differing in two last bytes (`code="201",handler="r0"` against `code="200",
+/// handler="r1"`) collided, so a plain counter family was rejected as badly grouped.
+#[test]
+fn similar_label_sets_are_distinct_groups() {
+    let mut body = String::from("# TYPE req counter\n");
+    for h in 0..30 {
+        for m in ["GET", "POST", "PUT", "DELETE"] {
+            for c in 200..210 {
+                body.push_str(&format!(
+                    "req_total{{method=\"{m}\",code=\"{c}\",handler=\"/r{h}\"}} 1\n"
+                ));
+            }
+        }
+    }
+    body.push_str("# EOF\n");
+    let rendered = render_twice(&body, Format::OpenMetrics).unwrap();
+    assert_eq!(rendered.matches('|').count(), 30 * 4 * 10);
+}
+
+/// Label values borrow the body unless they hold an escape.
+#[test]
+fn labels_borrow_unless_escaped() {
+    use std::borrow::Cow;
+    for format in [Format::PromText, Format::OpenMetrics] {
+        let body = "a{b=\"c\",d=\"e\\\\f\"} 1\n# EOF\n";
+        let mut parser = Parser::new(body, format);
+        assert!(matches!(parser.next().unwrap(), Some(Entry::Sample { .. })));
+        let mut labels = Vec::new();
+        parser.labels(&mut labels);
+        assert!(
+            matches!(&labels[0], ("b", Cow::Borrowed("c"))),
+            "{labels:?}"
+        );
+        assert!(
+            matches!(&labels[1], ("d", Cow::Owned(v)) if v == "e\\f"),
+            "{labels:?}"
+        );
+    }
+}

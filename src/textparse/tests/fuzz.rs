@@ -1,4 +1,4 @@
-//! Randomized robustness: valid bodies mutated character by character must parse or fail
+//! Robustness. Randomized: valid bodies mutated character by character must parse or fail
 //! with an error naming a line of the body, never panic. Deterministic (fixed seed) and
 //! bounded, so it runs in every `cargo test`.
 
@@ -80,4 +80,21 @@ fn mutated_bodies_never_panic() {
         accepted > 0 && rejected > 0,
         "mutations too weak or too strong: {accepted} ok, {rejected} errors"
     );
+}
+
+/// One histogram group with many buckets, each bucket seen at two timestamps: the per-series
+/// timestamp check must stay linear (a quadratic scan would take minutes here in debug).
+#[test]
+fn huge_histogram_group_stays_linear() {
+    const BUCKETS: usize = 20_000;
+    let mut body = String::from("# TYPE h histogram\n");
+    for ts in [1, 2] {
+        for i in 0..BUCKETS {
+            body.push_str(&format!("h_bucket{{le=\"{i}\"}} {i} {ts}\n"));
+        }
+        body.push_str(&format!("h_bucket{{le=\"+Inf\"}} {BUCKETS} {ts}\n"));
+    }
+    body.push_str("# EOF\n");
+    let rendered = render(&body, Format::OpenMetrics).unwrap();
+    assert_eq!(rendered.matches('|').count(), 2 * (BUCKETS + 1));
 }
