@@ -347,9 +347,6 @@ impl Config {
                 fields.push("oauth2");
             }
             for (used, name) in [
-                // The scraper's HTTP client is built without TLS.
-                (sc.tls_config.is_some(), "tls_config"),
-                (sc.scheme == "https", "scheme: https"),
                 (sc.proxy_url.is_some(), "proxy_url"),
                 (sc.no_proxy.is_some(), "no_proxy"),
                 (sc.proxy_from_environment, "proxy_from_environment"),

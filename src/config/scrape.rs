@@ -385,12 +385,6 @@ impl ScrapeConfig {
             (
                 self.http_sd_configs
                     .iter()
-                    .any(|h| h.http_client.tls_config.is_some() || h.url.starts_with("https:")),
-                "http_sd_configs over TLS",
-            ),
-            (
-                self.http_sd_configs
-                    .iter()
                     .any(|h| h.http_client.proxy_url.is_some()),
                 "http_sd_configs proxy_url",
             ),

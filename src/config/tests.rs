@@ -483,7 +483,6 @@ fn discovery_that_runs_is_not_reported_unsupported() {
         [
             "job \"a\": dns_sd_configs of type SRV, MX or NS",
             "job \"a\": http_sd_configs oauth2",
-            "job \"a\": http_sd_configs over TLS",
         ]
     );
 }

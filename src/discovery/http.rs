@@ -34,18 +34,25 @@ pub enum HttpSdError {
         path: String,
         message: String,
     },
+    #[error("cannot set up TLS for {url:?}: {message}")]
+    Tls { url: String, message: String },
     #[error("{0}")]
     Groups(#[from] super::GroupsError),
 }
 
 /// Runs one `http_sd_configs` entry until the job stops (the future is dropped with it).
 pub async fn run(p: ProviderCtx, cfg: HttpSdConfig) {
-    let client = awc::Client::builder()
-        .timeout(refresh_every(cfg.refresh_interval).min(MAX_TIMEOUT))
-        .finish();
+    let client = build_client(&cfg);
     let mut sent: Option<Vec<TargetGroup>> = None;
     loop {
-        match fetch(&client, &cfg).await {
+        let fetched = match &client {
+            Ok(c) => fetch(c, &cfg).await,
+            Err(e) => Err(HttpSdError::Tls {
+                url: cfg.url.clone(),
+                message: e.clone(),
+            }),
+        };
+        match fetched {
             Ok(groups) => {
                 p.report(&cfg.url, None);
                 if sent.as_ref() != Some(&groups) {
@@ -66,6 +73,16 @@ pub async fn run(p: ProviderCtx, cfg: HttpSdConfig) {
         }
         tokio::time::sleep(refresh_every(cfg.refresh_interval)).await;
     }
+}
+
+/// A client for this URL: TLS (for `https` URLs) from the entry's `tls_config`, built the
+/// way the scraper builds its own; the timeout bounds each fetch.
+fn build_client(cfg: &HttpSdConfig) -> Result<awc::Client, String> {
+    let tls = crate::scrape::tls_client_config(cfg.http_client.tls_config.as_ref())?;
+    Ok(awc::Client::builder()
+        .connector(awc::Connector::new().rustls_0_23(tls))
+        .timeout(refresh_every(cfg.refresh_interval).min(MAX_TIMEOUT))
+        .finish())
 }
 
 async fn fetch(client: &awc::Client, cfg: &HttpSdConfig) -> Result<Vec<TargetGroup>, HttpSdError> {
