@@ -203,7 +203,87 @@ fn auth(c: &HttpClientConfig, url: &str) -> Result<Option<Auth>, HttpSdError> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_json;
+    use super::*;
+    use crate::config::{Authorization, BasicAuth};
+
+    /// The auth of a client config, as (kind, value): `basic` with `user:password`, or
+    /// `header` with the whole header value.
+    fn shown(c: &HttpClientConfig) -> Option<(&'static str, String)> {
+        match auth(c, "http://sd/").unwrap() {
+            Some(Auth::Basic { username, password }) => {
+                Some(("basic", format!("{username}:{password}")))
+            }
+            Some(Auth::Header(v)) => Some(("header", v)),
+            None => None,
+        }
+    }
+
+    #[test]
+    fn auth_from_basic_auth_and_authorization() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let file = Some(secret.display().to_string());
+        let basic = |password: Option<&str>, password_file: Option<String>| HttpClientConfig {
+            basic_auth: Some(BasicAuth {
+                username: "u".into(),
+                password: password.map(String::from),
+                password_file,
+            }),
+            ..HttpClientConfig::default()
+        };
+        let authz = |kind: &str, credentials: Option<&str>, credentials_file: Option<String>| {
+            HttpClientConfig {
+                authorization: Some(Authorization {
+                    credentials_type: kind.into(),
+                    credentials: credentials.map(String::from),
+                    credentials_file,
+                }),
+                ..HttpClientConfig::default()
+            }
+        };
+        let cases = [
+            (HttpClientConfig::default(), None),
+            (basic(Some("p"), None), Some(("basic", "u:p".to_string()))),
+            (
+                basic(None, file.clone()),
+                Some(("basic", "u:from-file".to_string())),
+            ),
+            (basic(None, None), Some(("basic", "u:".to_string()))),
+            (
+                authz("", Some("t"), None),
+                Some(("header", "Bearer t".to_string())),
+            ),
+            (
+                authz("Token", None, file.clone()),
+                Some(("header", "Token from-file".to_string())),
+            ),
+            (authz("Bearer", None, None), None),
+        ];
+        for (c, want) in cases {
+            assert_eq!(shown(&c), want, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn unreadable_credentials_file_names_it() {
+        let c = HttpClientConfig {
+            authorization: Some(Authorization {
+                credentials_type: "Bearer".into(),
+                credentials: None,
+                credentials_file: Some("/nonexistent/token".into()),
+            }),
+            ..HttpClientConfig::default()
+        };
+        let err = match auth(&c, "http://sd/") {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a missing credentials file must fail"),
+        };
+        assert!(
+            err.contains("/nonexistent/token") && err.contains("http://sd/"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn json_content_types() {
