@@ -14,9 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::*;
 
 const TARGETS: usize = 200;
-/// How close to a window edge a scrape may land on either side of it: the delay between a
-/// scrape's slot and its request reaching the server on a busy machine.
-const EDGE_MS: i64 = 150;
+/// How late a scrape's request may reach the server after its slot on a busy machine (the
+/// scheduling test allows the same): gaps between scrapes stay within a second plus or minus
+/// this, and a scrape this close to a window edge may land on either side of it.
+const JITTER_MS: i64 = 300;
 
 /// port → times (ms since the epoch) at which the server received a scrape.
 type Log = Arc<Mutex<HashMap<u16, Vec<i64>>>>;
@@ -132,6 +133,26 @@ fn reload_keeps_untouched_targets_on_schedule() {
     assert_eq!(code, 200, "reload answered {body}");
     assert_eq!(metric(&p, "prometheus_config_last_reload_successful"), 1.0);
 
+    // Untouched targets keep their actors: a restarted one would be "unknown" until its
+    // first scrape, up to a second later.
+    std::thread::sleep(Duration::from_millis(200));
+    let t = p.get_json("/api/v1/targets");
+    let untouched_up = t["data"]["activeTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            let inst = t["labels"]["instance"].as_str().unwrap_or("");
+            untouched.iter().any(|p| inst == format!("127.0.0.1:{p}"))
+        })
+        .filter(|t| t["health"] == "up")
+        .count();
+    assert_eq!(
+        untouched_up,
+        untouched.len(),
+        "untouched targets were restarted"
+    );
+
     // The changed target switches labels; the removed one goes stale; the new job scrapes.
     wait_until(
         Duration::from_secs(5),
@@ -192,7 +213,7 @@ fn reload_keeps_untouched_targets_on_schedule() {
         for pair in near.windows(2) {
             let gap = pair[1] - pair[0];
             assert!(
-                (800..=1200).contains(&gap),
+                (1000 - JITTER_MS..=1000 + JITTER_MS).contains(&gap),
                 "target {port}: {gap} ms between scrapes across the reload (a double scrape or a gap)"
             );
         }
@@ -203,7 +224,7 @@ fn reload_keeps_untouched_targets_on_schedule() {
             .count();
         let at_edge = near
             .iter()
-            .any(|t| (t - reload_at).abs() < EDGE_MS || (t - window_end).abs() < EDGE_MS);
+            .any(|t| (t - reload_at).abs() < JITTER_MS || (t - window_end).abs() < JITTER_MS);
         assert!(
             in_window == 10 || (at_edge && (9..=11).contains(&in_window)),
             "target {port} was scraped {in_window} times in the 10 s after the reload"
