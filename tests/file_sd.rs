@@ -182,4 +182,16 @@ fn reload_moves_the_watch_and_stops_it_with_the_job() {
     write(two.path(), "v.json", r#"[{"targets": ["127.0.0.1:7024"]}]"#);
     wait_until(LIMIT, "new job watches", || active(&p, "other").len() == 3);
     assert!(instances(&p).is_empty());
+
+    // Discovery removed from the job: its file targets go, the static one stays.
+    std::fs::write(
+        &cfg_path,
+        "global:\n  scrape_interval: 1m\nscrape_configs:\n- job_name: other\n  static_configs:\n    - targets: ['127.0.0.1:7025']\n",
+    )
+    .unwrap();
+    assert_eq!(post(&p.url("/-/reload"), &[]).unwrap().0, 200);
+    wait_until(LIMIT, "file targets gone", || {
+        let a = active(&p, "other");
+        a.len() == 1 && a[0].0 == "127.0.0.1:7025"
+    });
 }
