@@ -6,51 +6,18 @@
 
 mod support;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use parking_lot::Mutex;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use support::farm::{now_ms, Farm, JITTER_MS};
 use support::*;
 
 const TARGETS: usize = 200;
-/// How late a scrape's request may reach the server after its slot on a busy machine (the
-/// scheduling test allows the same): gaps between scrapes stay within a second plus or minus
-/// this, and a scrape this close to a window edge may land on either side of it.
-const JITTER_MS: i64 = 300;
-
-/// port → times (ms since the epoch) at which the server received a scrape.
-type Log = Arc<Mutex<HashMap<u16, Vec<i64>>>>;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-async fn metrics(req: HttpRequest, log: web::Data<Log>) -> HttpResponse {
-    let port = req.app_config().local_addr().port();
-    log.lock().entry(port).or_default().push(now_ms());
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(format!("# TYPE m gauge\nm{{port=\"{port}\"}} 1\n"))
-}
-
-fn quoted(ports: &[u16]) -> String {
-    ports
-        .iter()
-        .map(|p| format!("'127.0.0.1:{p}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// The config before the reload: the untouched targets, the one to change (`tier: old`) and
 /// the one to remove.
 fn config_before(untouched: &[u16], changed: u16, removed: u16) -> String {
     format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n- job_name: many\n  static_configs:\n    - targets: [{}]\n    - targets: ['127.0.0.1:{changed}']\n      labels: {{tier: old}}\n    - targets: ['127.0.0.1:{removed}']\n",
-        quoted(untouched)
+        Farm::targets(untouched)
     )
 }
 
@@ -58,7 +25,7 @@ fn config_before(untouched: &[u16], changed: u16, removed: u16) -> String {
 fn config_after(untouched: &[u16], changed: u16, extra: u16) -> String {
     format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n- job_name: many\n  static_configs:\n    - targets: [{}]\n    - targets: ['127.0.0.1:{changed}']\n      labels: {{tier: new}}\n- job_name: extra\n  static_configs:\n    - targets: ['127.0.0.1:{extra}']\n",
-        quoted(untouched)
+        Farm::targets(untouched)
     )
 }
 
@@ -79,37 +46,10 @@ fn active_count(p: &Pyrometer) -> usize {
 #[test]
 fn reload_keeps_untouched_targets_on_schedule() {
     // TARGETS targets of job `many` plus one for the added job.
-    let listeners: Vec<std::net::TcpListener> = (0..=TARGETS)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()).unwrap_or(0))
-        .collect();
+    let farm = Farm::start(TARGETS + 1, 0, Duration::ZERO);
+    let ports = farm.ports.clone();
     let (changed, removed, extra) = (ports[0], ports[1], ports[TARGETS]);
     let untouched: Vec<u16> = ports[2..TARGETS].to_vec();
-    let log: Log = Arc::default();
-
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server_log = log.clone();
-    let server_thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let mut server = HttpServer::new(move || {
-                App::new()
-                    .app_data(web::Data::new(server_log.clone()))
-                    .route("/metrics", web::get().to(metrics))
-            })
-            .workers(2)
-            .disable_signals();
-            for l in listeners {
-                server = server.listen(l).expect("listen");
-            }
-            let server = server.run();
-            let _ = tx.send(server.handle());
-            let _ = server.await;
-        })
-    });
-    let handle = rx.recv().expect("server handle");
 
     let p = Pyrometer::start(
         &config_before(&untouched, changed, removed),
@@ -193,12 +133,10 @@ fn reload_keeps_untouched_targets_on_schedule() {
     assert_eq!(still[0]["metric"]["tier"], "new");
 
     drop(p);
-    actix_web::rt::System::new().block_on(handle.stop(false));
-    let _ = server_thread.join();
-
+    let log = farm.stop();
     let log = log.lock();
     for port in &untouched {
-        let times = log.get(port).cloned().unwrap_or_default();
+        let times = log.starts.get(port).cloned().unwrap_or_default();
         // Scrapes around the window, so a gap across its edges shows as well.
         let near: Vec<i64> = times
             .iter()
@@ -231,6 +169,7 @@ fn reload_keeps_untouched_targets_on_schedule() {
         );
     }
     let removed_after = log
+        .starts
         .get(&removed)
         .map(|t| t.iter().filter(|t| **t > reload_at + 1000).count())
         .unwrap_or(0);
@@ -242,28 +181,8 @@ fn reload_keeps_untouched_targets_on_schedule() {
 /// series stale, or queries find nothing until the new actor's first scrape.
 #[test]
 fn a_target_with_changed_settings_has_no_stale_gap() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let log: Log = Arc::default();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server_log = log.clone();
-    let server_thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
-                    .app_data(web::Data::new(server_log.clone()))
-                    .route("/metrics", web::get().to(metrics))
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run();
-            let _ = tx.send(server.handle());
-            let _ = server.await;
-        })
-    });
-    let handle = rx.recv().unwrap();
+    let farm = Farm::start(1, 0, Duration::ZERO);
+    let port = farm.ports[0];
 
     let base = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: one\n  static_configs:\n    - targets: ['127.0.0.1:{port}']\n"
@@ -292,6 +211,5 @@ fn a_target_with_changed_settings_has_no_stale_gap() {
     );
 
     drop(p);
-    actix_web::rt::System::new().block_on(handle.stop(false));
-    let _ = server_thread.join();
+    farm.stop();
 }
