@@ -14,7 +14,7 @@ const SLOW_TARGETS: usize = 10;
 
 #[test]
 fn five_hundred_targets_spread_without_overlap_or_miss() {
-    let farm = Farm::start(TARGETS, SLOW_TARGETS, Duration::from_millis(600));
+    let farm = Farm::start(TARGETS, SLOW_TARGETS, Duration::from_millis(500));
     let ports = farm.ports.clone();
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n- job_name: many\n  static_configs:\n    - targets: [{}]\n",
