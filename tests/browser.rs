@@ -257,3 +257,80 @@ fn markup_in_labels_is_shown_as_text_and_never_runs() {
     screenshot(&p.url("/targets"), "targets-xss", 700);
     screenshot(&url, "graph-xss", 1000);
 }
+
+/// Ten thousand targets that refuse connections (port 9 on addresses of 127.0.0.0/8), so the
+/// page has every target in one pool; prints the page times (`--nocapture` shows them).
+#[test]
+fn targets_page_stays_small_with_10000_targets() {
+    const N: usize = 10_000;
+    let targets: Vec<String> = (0..N)
+        .map(|i| format!("'127.0.{}.{}:9'", i / 250 + 1, i % 250 + 1))
+        .collect();
+    let config = format!(
+        "global:\n  scrape_interval: 60s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: big\n    static_configs:\n      - targets: [{}]\n",
+        targets.join(", ")
+    );
+    let p = Pyrometer::start(&config, &[]);
+    wait_until(Duration::from_secs(60), "10000 active targets", || {
+        let t = p.get_json("/api/v1/targets?state=active");
+        t["data"]["activeTargets"]
+            .as_array()
+            .is_some_and(|a| a.len() == N)
+    });
+
+    let mut server = Vec::new();
+    let mut body = String::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let (code, b) = get(&p.url("/targets")).expect("targets page");
+        server.push(start.elapsed());
+        assert_eq!(code, 200);
+        body = b;
+    }
+    server.sort();
+    assert!(body.contains("/10000 up)"), "pool header missing");
+    assert_eq!(body.matches("<tr class=\"target\">").count(), 100);
+    assert!(body.contains("Showing 100 of 10000 targets."));
+    assert!(body.contains("href=\"/targets?expand=big&amp;limit=600#pool-big\">Show 500 more"));
+
+    let (_, more) = get(&p.url("/targets?expand=big&limit=600")).expect("show more");
+    assert_eq!(more.matches("<tr class=\"target\">").count(), 600);
+    let (_, one) = get(&p.url("/targets?search=127.0.40.250%3A9")).expect("search");
+    assert_eq!(one.matches("<tr class=\"target\">").count(), 1);
+
+    // Browser time: the targets page against a page with no data, both from a cold start.
+    let start = Instant::now();
+    let dom = dump_dom(&p.url("/alerts"));
+    let baseline = start.elapsed();
+    assert!(dom.contains("<h1>Alerts</h1>"));
+    let start = Instant::now();
+    let dom = dump_dom(&p.url("/targets"));
+    let browser = start.elapsed();
+    assert_eq!(dom.matches("<tr class=\"target\">").count(), 100);
+    println!(
+        "targets page with {N} targets: server {:?} (median of 3), {} bytes; chromium load+render {:?} (empty page {:?})",
+        server[1],
+        body.len(),
+        browser,
+        baseline
+    );
+    // For comparison, every one of the 10,000 rows at once (the last "show more").
+    let all = p.url("/targets?expand=big&limit=10000");
+    let start = Instant::now();
+    let (_, every) = get(&all).expect("all rows");
+    let server_all = start.elapsed();
+    assert_eq!(every.matches("<tr class=\"target\">").count(), N);
+    let start = Instant::now();
+    dump_dom(&all);
+    println!(
+        "all {N} rows: server {server_all:?}, {} bytes; chromium load+render {:?}",
+        every.len(),
+        start.elapsed()
+    );
+    assert!(
+        server[1] < Duration::from_secs(5),
+        "the targets page took {:?} to render on the server",
+        server[1]
+    );
+    screenshot(&p.url("/targets"), "targets-10000", 900);
+}

@@ -126,7 +126,10 @@ window.PyrometerPlot = (function () {
       scales: {
         x: { time: true, range: [opts.start, opts.end] },
         // A stack is read against zero; plain lines use the data's own range.
-        y: opts.stacked ? { range: (u, min, max) => [Math.min(0, min), max > 0 ? max : 1] } : {},
+        // A flat line gets a band of ±1 around it rather than uPlot's 0..100.
+        y: opts.stacked
+          ? { range: (u, min, max) => [Math.min(0, min), max > 0 ? max : 1] }
+          : { range: (u, min, max) => (min === max ? [min - 1, max + 1] : uPlot.rangeNum(min, max, 0.1, true)) },
       },
       tzDate: ts => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       axes: [
