@@ -8,9 +8,9 @@
 //!
 //! Needs `/usr/bin/chromium` (or `$CHROMIUM`): `apt-get install -y chromium`.
 
+mod cdp;
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{get, urlencode, wait_until, Pyrometer};
@@ -37,46 +37,14 @@ scrape_configs:
           img: '<img src=x onerror="document.title=&quot;pwned-img&quot;">'
 "#;
 
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.exists(),
-        "chromium not found at {}: the browser tests need Debian's chromium \
-         (apt-get install -y chromium; .ci/run installs it) or CHROMIUM=/path/to/chromium",
-        path.display()
-    );
-    path
-}
-
-fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|p| p.join("browser-screenshots"))
-        .unwrap_or_else(|| PathBuf::from("browser-screenshots"));
-    std::fs::create_dir_all(&dir).expect("create screenshot dir");
-    dir
-}
-
 /// Runs headless chromium on `url` with `extra` arguments; returns its stdout.
 fn run_chromium(url: &str, extra: &[String]) -> String {
     let profile = tempfile::tempdir().expect("profile dir");
     let out_dir = tempfile::tempdir().expect("output dir");
     let out_path = out_dir.path().join("stdout");
     let out = std::fs::File::create(&out_path).expect("stdout file");
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
+    let mut child = Command::new(cdp::chromium())
+        .args(cdp::FLAGS)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--virtual-time-budget={SCRIPT_BUDGET_MS}"))
         .args(extra)
@@ -109,7 +77,7 @@ fn dump_dom(url: &str) -> String {
 
 /// Saves a screenshot of `url` as `<name>.png` in the screenshot directory.
 fn screenshot(url: &str, name: &str, height: u32) {
-    let path = screenshot_dir().join(format!("{name}.png"));
+    let path = cdp::screenshot_dir().join(format!("{name}.png"));
     let _ = std::fs::remove_file(&path);
     run_chromium(
         url,

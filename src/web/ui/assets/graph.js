@@ -221,7 +221,8 @@
     input.addEventListener('blur', close);
     input.addEventListener('keydown', ev => {
       const open = box.style.display !== 'none' && items.length > 0;
-      if (open && ev.key === 'ArrowDown') { ev.preventDefault(); move(1); }
+      if (!open && ev.key === 'ArrowDown') { ev.preventDefault(); render(); }
+      else if (open && ev.key === 'ArrowDown') { ev.preventDefault(); move(1); }
       else if (open && ev.key === 'ArrowUp') { ev.preventDefault(); move(-1); }
       else if (open && (ev.key === 'Tab' || ev.key === 'Enter') && sel >= 0) { ev.preventDefault(); pick(items[sel]); }
       else if (ev.key === 'Escape') close();
