@@ -40,6 +40,27 @@ async fn typed_query_completes_runs_draws_hovers_and_is_remembered() {
     let mut b = Browser::start(1280, 1000).await;
     b.goto(&p.url("/graph"), SETTLE).await;
 
+    // The Status menu opens on hover with Prometheus's entries.
+    let at = b
+        .eval("(() => { const r = document.querySelector('.menu button').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+        .await;
+    let coord = |i: usize| at[i].as_f64().expect("menu button position");
+    b.mouse_move(coord(0), coord(1)).await;
+    b.wait_for(
+        "getComputedStyle(document.querySelector('.menu-items')).display === 'block'",
+        "the Status menu",
+    )
+    .await;
+    let entries = b
+        .eval("[...document.querySelectorAll('.menu-items a')].map(a => a.textContent).join('|')")
+        .await;
+    assert_eq!(
+        entries,
+        "Runtime & Build Information|Command-Line Flags|Configuration|Targets|Service Discovery|TSDB Status"
+    );
+    save("nav-status-menu", &b.screenshot().await);
+    b.mouse_move(900.0, 600.0).await;
+
     // Completion from /api/v1/label/__name__/values, picked with the keyboard.
     b.eval("document.querySelector('textarea').focus()").await;
     b.type_text("scrape_dur").await;

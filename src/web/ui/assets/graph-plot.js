@@ -168,8 +168,10 @@ window.PyrometerPlot = (function () {
       value.textContent = 'value: ' + ys[best - 1][idx];
       hover.append(t, labels, value);
       hover.style.display = 'block';
-      const left = u.over.offsetLeft + u.cursor.left + 12;
-      hover.style.left = Math.min(left, chartBox.clientWidth - 260) + 'px';
+      // Right of the cursor, or left of it when the box would leave the chart.
+      const x = u.over.offsetLeft + u.cursor.left;
+      const left = x + 12 + hover.offsetWidth > chartBox.clientWidth ? x - 12 - hover.offsetWidth : x + 12;
+      hover.style.left = Math.max(0, left) + 'px';
       hover.style.top = (u.over.offsetTop + u.cursor.top + 12) + 'px';
     }
 
