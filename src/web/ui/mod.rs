@@ -7,6 +7,8 @@ mod assets;
 mod graph;
 mod status;
 mod targets;
+#[cfg(test)]
+mod tests;
 
 use actix_web::{web, HttpResponse};
 use std::fmt::Write;
@@ -96,15 +98,4 @@ pub fn layout_with_assets(title: &str, body: &str, assets: &[&str]) -> HttpRespo
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(html)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escape_neutralizes_markup() {
-        assert_eq!(
-            super::escape(r#"<script>alert("x")</script>&'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
-        );
-    }
 }
