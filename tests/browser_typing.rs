@@ -157,4 +157,21 @@ async fn typed_query_completes_runs_draws_hovers_and_is_remembered() {
         .await;
     assert_eq!(first, "scrape_duration_seconds");
     save("graph-history", &b.screenshot().await);
+
+    // Functions complete with their opening parenthesis.
+    b.press("Escape").await;
+    b.type_text("sum(rat").await;
+    b.wait_for(
+        "[...document.querySelectorAll('.complete .item')].some(e => e.textContent === 'rate')",
+        "the function completion",
+    )
+    .await;
+    let pick =
+        "[...document.querySelectorAll('.complete .item')].find(e => e.textContent === 'rate')\
+        .dispatchEvent(new MouseEvent('mousedown', {bubbles: true}))";
+    b.eval(pick).await;
+    assert_eq!(
+        b.eval("document.querySelector('textarea').value").await,
+        "sum(rate("
+    );
 }

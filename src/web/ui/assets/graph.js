@@ -16,6 +16,18 @@
   const RANGES = ['1m', '5m', '15m', '30m', '1h', '2h', '6h', '12h', '1d', '2d', '1w', '2w', '4w', '8w', '1y'];
   // Aim for about this many points across the graph when the step is automatic.
   const AUTO_POINTS = 250;
+  // PromQL functions and aggregation operators offered by the completion (Prometheus 3.x).
+  const FUNCTIONS = ['abs', 'absent', 'absent_over_time', 'avg', 'avg_over_time', 'bottomk', 'ceil',
+    'changes', 'clamp', 'clamp_max', 'clamp_min', 'count', 'count_over_time', 'count_values',
+    'day_of_month', 'day_of_week', 'day_of_year', 'days_in_month', 'delta', 'deriv', 'exp', 'floor',
+    'group', 'histogram_avg', 'histogram_count', 'histogram_fraction', 'histogram_quantile',
+    'histogram_stddev', 'histogram_stdvar', 'histogram_sum', 'hour', 'idelta', 'increase', 'irate', 'label_join',
+    'label_replace', 'last_over_time', 'limitk', 'limit_ratio', 'ln', 'log10', 'log2', 'max',
+    'max_over_time', 'min', 'min_over_time', 'minute', 'month', 'predict_linear',
+    'present_over_time', 'quantile', 'quantile_over_time', 'rate', 'resets', 'round', 'scalar',
+    'sgn', 'sort', 'sort_by_label', 'sort_by_label_desc', 'sort_desc', 'sqrt', 'stddev',
+    'stddev_over_time', 'stdvar', 'stdvar_over_time', 'sum', 'sum_over_time', 'time',
+    'timestamp', 'topk', 'vector', 'year'];
 
   const panelsEl = document.getElementById('panels');
   const panels = [];
@@ -170,11 +182,13 @@
       const word = wordBefore();
       const hist = loadHistory().filter(h => h !== text && (text === '' || h.includes(text))).slice(0, 10);
       let names = [];
+      let funcs = [];
       if (word !== '') {
         const lw = word.toLowerCase();
         const starts = metricNames.filter(n => n.toLowerCase().startsWith(lw) && n !== word);
         const contains = metricNames.filter(n => !n.toLowerCase().startsWith(lw) && n.toLowerCase().includes(lw));
         names = starts.concat(contains).slice(0, COMPLETE_MAX);
+        funcs = FUNCTIONS.filter(f => f.startsWith(lw) && f !== word);
       }
       items = [];
       const add = (title, list, kind) => {
@@ -190,6 +204,7 @@
       };
       add('Query history', hist, 'history');
       add('Metric names', names, 'metric');
+      add('Functions', funcs, 'function');
       sel = -1;
       box.style.display = items.length ? 'block' : 'none';
     }
@@ -198,10 +213,12 @@
       if (entry.kind === 'history') {
         input.value = entry.value;
       } else {
+        // A function comes with its opening parenthesis, the cursor inside.
+        const text = entry.kind === 'function' ? entry.value + '(' : entry.value;
         const pos = input.selectionStart;
         const start = pos - wordBefore().length;
-        input.value = input.value.slice(0, start) + entry.value + input.value.slice(pos);
-        input.selectionStart = input.selectionEnd = start + entry.value.length;
+        input.value = input.value.slice(0, start) + text + input.value.slice(pos);
+        input.selectionStart = input.selectionEnd = start + text.length;
       }
       close();
       onPick();
