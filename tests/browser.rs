@@ -183,6 +183,16 @@ fn graph_page_shows_table_and_graph_for_url_queries() {
     );
     screenshot(&url, "graph", 1300);
 
+    // An evaluation time before any sample, and a fixed resolution.
+    let url = p.url(&format!(
+        "/graph?g0.expr={expr}&g0.tab=1&g0.moment_input={}&g1.expr={expr}&g1.tab=0&g1.range_input=1m&g1.step_input=2",
+        urlencode("2001-02-03 04:05:06")
+    ));
+    let dom = dump_dom(&url);
+    assert!(dom.contains(">Empty query result<"), "{dom}");
+    assert!(dom.contains("value=\"2001-02-03 04:05:06\""), "{dom}");
+    assert!(dom.contains("Resolution: 2s"), "{dom}");
+
     let stacked = p.url(&format!(
         "/graph?g0.expr={}&g0.tab=0&g0.range_input=1m&g0.stacked=1",
         urlencode("scrape_duration_seconds")

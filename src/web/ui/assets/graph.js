@@ -310,8 +310,7 @@
 
   /** A text input with buttons on either side (−/+, ←/→) bound to a getter and setter. */
   function stepper(label, value, less, more, onChange, cls) {
-    const input = el('input', { type: 'text', class: cls || '', 'aria-label': label, placeholder: label });
-    input.value = value;
+    const input = el('input', { type: 'text', class: cls || '', 'aria-label': label, placeholder: label, value });
     const minus = el('button', { type: 'button', class: 'small', text: less[0], title: less[1] });
     const plus = el('button', { type: 'button', class: 'small', text: more[0], title: more[1] });
     input.addEventListener('change', () => onChange(input.value, 0));
@@ -400,8 +399,11 @@
       s.end = d === 0 ? base : t + d * s.range / 2;
       rerun();
     });
-    const step = el('input', { type: 'text', class: 'short', placeholder: 'auto', 'aria-label': 'step', title: 'resolution in seconds or as a duration; empty for automatic' });
-    step.value = s.step === null ? '' : String(s.step);
+    const step = el('input', {
+      type: 'text', class: 'short', placeholder: 'auto', 'aria-label': 'step',
+      title: 'resolution in seconds or as a duration; empty for automatic',
+      value: s.step === null ? '' : String(s.step),
+    });
     step.addEventListener('change', () => {
       const v = step.value.trim();
       s.step = v === '' ? null : (parseDuration(v) || (Number(v) > 0 ? Number(v) : null));
