@@ -101,13 +101,11 @@ pub(super) async fn runtime(s: web::Data<AppState>) -> HttpResponse {
     layout("Runtime & Build Information", &body)
 }
 
-/// Retention as Prometheus words it: time and, when set, size.
+/// Retention as Prometheus words it: the time and, when a size limit is set, the size.
 fn retention(f: &crate::flags::Flags) -> String {
-    let size = f.retention_size.trim_end_matches('B').trim_end_matches('0');
-    if size.is_empty() {
-        f.retention_time.clone()
-    } else {
-        format!("{} or {}", f.retention_time, f.retention_size)
+    match crate::config::parse_size(&f.retention_size) {
+        Ok(0) | Err(_) => f.retention_time.clone(),
+        Ok(_) => format!("{} or {}", f.retention_time, f.retention_size),
     }
 }
 
