@@ -3,7 +3,8 @@
 //!
 //! Server-rendered so it needs no script and costs one pass over the shared registry. To stay
 //! usable with ten thousand targets, each pool shows its first [`ROWS_PER_POOL`] matching
-//! targets and a "show more" link that raises that pool's limit.
+//! targets and a "show more" link that raises that pool's limit, and pools past the first
+//! [`PAGE_ROWS`] rows of the page are folded to their header with a link that lists them.
 
 use super::{escape, layout};
 use crate::model::Labels;
@@ -20,6 +21,9 @@ use std::time::{Duration, SystemTime};
 const ROWS_PER_POOL: usize = 100;
 /// How many more rows each "show more" adds.
 const MORE_STEP: usize = 500;
+/// Rows on the whole page before further pools are folded to their header (many small
+/// pools add up to the same slow page as one big one).
+const PAGE_ROWS: usize = 1000;
 
 /// The page's query parameters: `state=unhealthy`, `search=…`, and `expand=<pool>&limit=N`
 /// for a pool whose "show more" link was followed.
@@ -83,6 +87,7 @@ pub(super) async fn page(s: web::Data<AppState>, req: HttpRequest) -> HttpRespon
     controls(&mut body, &f);
     let now = SystemTime::now();
     let mut shown_pools = 0;
+    let mut budget = PAGE_ROWS;
     for (pool, targets) in &pools {
         let up = targets
             .iter()
@@ -93,7 +98,13 @@ pub(super) async fn page(s: web::Data<AppState>, req: HttpRequest) -> HttpRespon
             continue;
         }
         shown_pools += 1;
+        let expanded = f.expand.as_deref() == Some(pool.as_str());
+        if budget == 0 && !expanded {
+            folded_pool(&mut body, &f, pool, up, targets.len(), matching.len());
+            continue;
+        }
         let limit = f.limit_for(pool);
+        budget = budget.saturating_sub(limit.min(matching.len()));
         let _ = write!(
             body,
             "<details class=\"pool\" open id=\"pool-{0}\"><summary><b>{0}</b> ({up}/{1} up)</summary>\
@@ -124,6 +135,17 @@ pub(super) async fn page(s: web::Data<AppState>, req: HttpRequest) -> HttpRespon
         body.push_str("<p>No targets match the filter.</p>");
     }
     layout("Targets", &body)
+}
+
+/// A pool past the page's row budget: its header and a link that lists its targets.
+fn folded_pool(out: &mut String, f: &Filter, pool: &str, up: usize, total: usize, matching: usize) {
+    let _ = write!(
+        out,
+        "<details class=\"pool\" id=\"pool-{0}\"><summary><b>{0}</b> ({up}/{total} up)</summary>\
+<p class=\"more\">{matching} targets not listed, to keep this page fast. <a href=\"{1}#pool-{0}\">List them</a></p></details>",
+        escape(pool),
+        escape(&f.href(&[("expand", pool)])),
+    );
 }
 
 fn controls(out: &mut String, f: &Filter) {

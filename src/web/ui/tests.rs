@@ -77,6 +77,10 @@ fn state(n: usize) -> web::Data<AppState> {
         ],
         HealthState::Down,
     )));
+    app_state(registry)
+}
+
+fn app_state(registry: Arc<TargetRegistry>) -> web::Data<AppState> {
     let config = Config::from_yaml("scrape_configs:\n  - job_name: node\n", "test.yml")
         .expect("test config");
     web::Data::new(AppState {
@@ -165,6 +169,26 @@ async fn targets_page_counts_filters_and_limits_rows_per_pool() {
     let (_, one) = get(&s, "/targets?search=10.0.1.7%3A").await;
     assert_eq!(one.matches("<tr class=\"target\">").count(), 1);
     assert!(!one.contains("<b>xss</b>"));
+}
+
+#[actix_web::test]
+async fn pools_past_the_page_budget_fold_to_their_header() {
+    let registry = Arc::new(TargetRegistry::new());
+    for pool in 0..30 {
+        for i in 0..50 {
+            let name = format!("pool{pool:02}");
+            let host = format!("10.{pool}.0.{i}:80");
+            registry.insert(Arc::new(target(&name, &host, &[], HealthState::Up)));
+        }
+    }
+    let s = app_state(registry);
+    let (_, body) = get(&s, "/targets").await;
+    // 20 pools of 50 fill the 1000-row budget; the other 10 are folded.
+    assert_eq!(body.matches("<tr class=\"target\">").count(), 1000);
+    assert!(body.contains("<b>pool29</b> (50/50 up)"));
+    assert!(body.contains("50 targets not listed, to keep this page fast. <a href=\"/targets?expand=pool29#pool-pool29\">List them</a>"));
+    let (_, one) = get(&s, "/targets?expand=pool29").await;
+    assert_eq!(one.matches("<tr class=\"target\">").count(), 1050);
 }
 
 #[actix_web::test]
