@@ -303,6 +303,8 @@
   }
 
   function render(p, body) {
+    // A newer render supersedes answers still in flight for this panel.
+    p.gen = (p.gen || 0) + 1;
     if (p.plot) { p.plot.destroy(); p.plot = null; }
     body.textContent = '';
     if (p.state.tab === 'graph') renderGraph(p, body); else renderTable(p, body);
@@ -342,8 +344,10 @@
     const params = { query: s.expr };
     if (s.moment !== null) params.time = String(s.moment);
     const t0 = performance.now();
+    const gen = p.gen;
     try {
       const { data, warnings } = await api('/api/v1/query', params);
+      if (gen !== p.gen) return;
       warnings.forEach(w => out.appendChild(el('div', { class: 'alert-info', text: 'Warning: ' + w })));
       const rows = resultRows(data);
       stats.textContent = 'Load time: ' + Math.round(performance.now() - t0) + 'ms  Result series: ' + rows.length;
@@ -424,8 +428,10 @@
     const start = end - s.range;
     const stepSec = s.step || Math.max(Math.floor(s.range / AUTO_POINTS), 1);
     const t0 = performance.now();
+    const gen = p.gen;
     try {
       const { data, warnings } = await api('/api/v1/query_range', { query: s.expr, start: String(start), end: String(end), step: String(stepSec) });
+      if (gen !== p.gen) return;
       warnings.forEach(w => out.appendChild(el('div', { class: 'alert-info', text: 'Warning: ' + w })));
       stats.textContent = 'Load time: ' + Math.round(performance.now() - t0) + 'ms  Resolution: ' + stepSec + 's  Result series: ' + data.result.length;
       if (data.resultType !== 'matrix') {
