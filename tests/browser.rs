@@ -93,6 +93,7 @@ fn screenshot(url: &str, name: &str, height: u32) {
 /// Starts Pyrometer with [`CONFIG`] and waits until both jobs have been scraped and the
 /// self-scrape has a few samples to plot.
 fn start() -> Pyrometer {
+    cdp::chromium();
     let p = Pyrometer::start(CONFIG, &[]);
     wait_until(Duration::from_secs(30), "both targets scraped", || {
         let t = p.get_json("/api/v1/targets");
@@ -241,6 +242,7 @@ fn markup_in_labels_is_shown_as_text_and_never_runs() {
 #[test]
 fn targets_page_stays_small_with_10000_targets() {
     const N: usize = 10_000;
+    cdp::chromium();
     let targets: Vec<String> = (0..N)
         .map(|i| format!("'127.0.{}.{}:9'", i / 250 + 1, i % 250 + 1))
         .collect();

@@ -29,6 +29,7 @@ fn save(name: &str, png: &[u8]) {
 
 #[actix_rt::test]
 async fn typed_query_completes_runs_draws_hovers_and_is_remembered() {
+    cdp::chromium();
     let p = Pyrometer::start(CONFIG, &[]);
     wait_until(Duration::from_secs(30), "five samples of up", || {
         let r = p.query("count_over_time(up[1m])");
