@@ -87,3 +87,19 @@ fn limits() {
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert_eq!(err.to_string(), "query timed out in expression evaluation");
 }
+
+#[test]
+fn guards_against_huge_ranges() {
+    let e = Engine::default();
+    let s = store();
+    let err = e.range_query(&s, "x", 0, 1_000_000_000, 1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Parse);
+    let err = e
+        .instant_query(&s, "max_over_time(x[100y:1ms])", 0)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooManySamples);
+    let err = e
+        .instant_query(&s, "x offset (1000000000y * 1000)", 0)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
+}
