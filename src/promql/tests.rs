@@ -99,7 +99,7 @@ fn guards_against_huge_ranges() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooManySamples);
     let err = e
-        .instant_query(&s, "x offset (1000000000y * 1000)", 0)
+        .instant_query(&s, "x offset (100000y * 100000000)", 0)
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
 }
