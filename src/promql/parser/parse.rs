@@ -57,6 +57,15 @@ impl<'a> Parser<'a> {
     }
 
     pub(super) fn unexpected(&self, ctx: &str) -> ParseError {
+        match self.peek() {
+            Tok::Eof => {
+                if let Some(open) = self.innermost_unclosed() {
+                    return self.err_at(self.pos(), open.into());
+                }
+            }
+            Tok::RParen => return self.err_at(self.pos(), "unexpected right parenthesis ')'".into()),
+            _ => {}
+        }
         let what = self.peek().describe();
         let msg = if ctx.is_empty() {
             format!("unexpected {what}")
@@ -64,6 +73,25 @@ impl<'a> Parser<'a> {
             format!("unexpected {what} {ctx}")
         };
         self.err_at(self.pos(), msg)
+    }
+
+    /// What is left open at the current token, as Prometheus reports it at the end of input.
+    fn innermost_unclosed(&self) -> Option<&'static str> {
+        let mut stack = Vec::new();
+        for t in &self.toks[..self.i.min(self.toks.len())] {
+            match t.tok {
+                Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(t.tok.clone()),
+                Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        stack.last().map(|t| match t {
+            Tok::LParen => "unclosed left parenthesis",
+            Tok::LBracket => "unclosed left bracket",
+            _ => "unexpected end of input inside braces",
+        })
     }
 
     pub(super) fn expect(&mut self, t: Tok, ctx: &str) -> PResult<()> {
@@ -411,7 +439,9 @@ impl<'a> Parser<'a> {
             };
             self.next();
             let mut args = Vec::new();
+            let mut arg_pos = Vec::new();
             while self.peek() != &Tok::RParen {
+                arg_pos.push(self.pos());
                 self.any_selector = func.name == "info" && args.len() == 1;
                 let arg = self.parse_expr(0);
                 self.any_selector = false;
@@ -425,7 +455,7 @@ impl<'a> Parser<'a> {
                 }
             }
             self.next();
-            self.check_call(func, &args, pos)?;
+            self.check_call(func, &args, pos, &arg_pos)?;
             return Ok(Expr::Call { func, args });
         }
         if self.peek() == &Tok::LBrace {
@@ -437,7 +467,13 @@ impl<'a> Parser<'a> {
         Ok(Expr::Vector(sel))
     }
 
-    fn check_call(&self, func: &'static FuncDef, args: &[Expr], pos: usize) -> PResult<()> {
+    fn check_call(
+        &self,
+        func: &'static FuncDef,
+        args: &[Expr],
+        pos: usize,
+        arg_pos: &[usize],
+    ) -> PResult<()> {
         let nargs = func.args.len();
         let got = args.len();
         if func.variadic == 0 {
@@ -476,7 +512,7 @@ impl<'a> Parser<'a> {
             let want = func.args[i.min(nargs.saturating_sub(1))];
             if a.value_type() != want {
                 return Err(self.err_at(
-                    pos,
+                    arg_pos.get(i).copied().unwrap_or(pos),
                     format!(
                         "expected type {want} in call to function {:?}, got {}",
                         func.name,

@@ -53,7 +53,14 @@ fn precedence() {
 #[test]
 fn errors() {
     let cases = [
-        ("rate(x)", "1:1: parse error: expected type range vector in call to function \"rate\", got instant vector"),
+        ("rate(x)", "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"),
+        ("sum(", "1:5: parse error: unclosed left parenthesis"),
+        ("sum(rate(", "1:10: parse error: unclosed left parenthesis"),
+        ("(1))", "1:4: parse error: unexpected right parenthesis ')'"),
+        ("x[5m", "1:5: parse error: unclosed left bracket"),
+        ("x{a=\"b\"", "1:8: parse error: unexpected end of input inside braces"),
+        ("x offset 1s offset 2s", "1:13: parse error: offset may not be set multiple times"),
+        ("\n  foo +", "2:8: parse error: unexpected end of input"),
         ("{}", "1:1: parse error: vector selector must contain at least one non-empty matcher"),
         ("1 > 2", "1:3: parse error: comparisons between scalars must use BOOL modifier"),
         ("x + ", "1:5: parse error: unexpected end of input"),
