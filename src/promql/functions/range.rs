@@ -71,6 +71,7 @@ pub(super) fn eval(
         }
         return Ok(out);
     }
+    let mut params: Vec<f64> = Vec::with_capacity(scalars.len());
     for s in &ws.series {
         ev.check_deadline()?;
         let mut points = Vec::new();
@@ -90,7 +91,8 @@ pub(super) fn eval(
             if w.is_empty() {
                 continue;
             }
-            let params: Vec<f64> = scalars.iter().map(|v| v[k]).collect();
+            params.clear();
+            params.extend(scalars.iter().map(|v| v[k]));
             let ctx = Window {
                 points: w,
                 start,

@@ -63,7 +63,9 @@ impl<'a> Parser<'a> {
                     return self.err_at(self.pos(), open.into());
                 }
             }
-            Tok::RParen => return self.err_at(self.pos(), "unexpected right parenthesis ')'".into()),
+            Tok::RParen => {
+                return self.err_at(self.pos(), "unexpected right parenthesis ')'".into())
+            }
             _ => {}
         }
         let what = self.peek().describe();
