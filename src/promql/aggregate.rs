@@ -306,18 +306,14 @@ fn count_values(v: &[Elem], grouping: &[String], without: bool, label: &str) -> 
         let mut b = e.labels.builder();
         b.set(label, &format_value(e.v));
         let with_value = b.build();
-        let mut g = if without {
+        // The value label is set first, so `without` may remove it again, as in Prometheus.
+        let g = if without {
             group_labels(&with_value, grouping, true)
         } else {
             let mut names: Vec<String> = grouping.to_vec();
             names.push(label.to_string());
             group_labels(&with_value, &names, false)
         };
-        if without {
-            let mut b = g.builder();
-            b.set(label, &format_value(e.v));
-            g = b.build();
-        }
         match index.get(&g) {
             Some(&i) => out[i].v += 1.0,
             None => {

@@ -377,6 +377,33 @@ pub fn fmt_float(v: f64) -> String {
     }
 }
 
+/// Quotes a string the way Go's `strconv.Quote` does, so printed queries read as in
+/// Prometheus.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn is_legacy_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -391,7 +418,7 @@ fn write_label_list(f: &mut fmt::Formatter<'_>, ls: &[String]) -> fmt::Result {
         if is_legacy_name(l) {
             f.write_str(l)?;
         } else {
-            write!(f, "{l:?}")?;
+            f.write_str(&go_quote(l))?;
         }
     }
     Ok(())
@@ -428,7 +455,7 @@ impl VectorSelector {
         match (&self.name, name_legacy) {
             (Some(n), Some(true)) => f.write_str(n)?,
             (Some(n), _) => {
-                write!(f, "{{{n:?}")?;
+                write!(f, "{{{}", go_quote(n))?;
                 for m in &others {
                     write!(f, ", {}", fmt_matcher(m))?;
                 }
@@ -454,16 +481,16 @@ fn fmt_matcher(m: &Matcher) -> String {
     let name = if is_legacy_name(&m.name) {
         m.name.clone()
     } else {
-        format!("{:?}", m.name)
+        go_quote(&m.name)
     };
-    format!("{name}{}{:?}", m.op, m.value)
+    format!("{name}{}{}", m.op, go_quote(&m.value))
 }
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number(v) => f.write_str(&fmt_float(*v)),
-            Expr::String(s) => write!(f, "{s:?}"),
+            Expr::String(s) => f.write_str(&go_quote(s)),
             Expr::Vector(sel) => {
                 sel.write_base(f)?;
                 write_at_offset(f, &sel.at, &sel.offset)?;

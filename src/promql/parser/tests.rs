@@ -24,6 +24,16 @@ fn round_trips() {
         ("sum_over_time(x[1h:5m])", "sum_over_time(x[1h:5m])"),
         ("a > bool 1", "a > bool 1"),
         ("{\"my.metric\"}", "{\"my.metric\"}"),
+        (
+            "label_replace(x, \"a\", \"tab\\there\", \"b\", \"\\x01\")",
+            "label_replace(x, \"a\", \"tab\\there\", \"b\", \"\\x01\")",
+        ),
+        (
+            "x + fill_left(1) fill_right(2) y",
+            "x + fill_left (1) fill_right (2) y",
+        ),
+        ("rate(x[5m] anchored)", "rate(x[5m] anchored)"),
+        ("x smoothed", "x smoothed"),
     ];
     for (input, want) in cases {
         let e = parse(input).unwrap_or_else(|err| panic!("{input}: {err}"));
