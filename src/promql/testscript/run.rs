@@ -265,6 +265,21 @@ fn parse_eval(
     }
     for (k, l) in body.iter().enumerate() {
         let lineno = line + 1 + k;
+        // The older spelling of `expect fail msg:`/`regex:` after `eval_fail`.
+        if ev.fail {
+            if let Some(m) = l.strip_prefix("expected_fail_message") {
+                ev.fail_msg = Some(m.trim().to_string());
+                break;
+            }
+            if let Some(re) = l.strip_prefix("expected_fail_regexp") {
+                let re = re.trim();
+                ev.fail_regex = Some(
+                    Regex::new(re)
+                        .map_err(|e| ScriptError::new(lineno, format!("bad regex {re:?}: {e}")))?,
+                );
+                break;
+            }
+        }
         if let Some(c) = pats.expect_range.captures(l) {
             ev.range_vector = true;
             ev.start = dur(&c[1], lineno)?;
