@@ -19,6 +19,14 @@ pub(crate) fn eval(
     let (lt, rt) = (lhs.value_type(), rhs.value_type());
     let l = ev.eval_matrix(lhs)?;
     let r = ev.eval_matrix(rhs)?;
+    if is_trim(op) && !l.is_empty() && !r.is_empty() {
+        // Only native histograms have buckets; this store holds floats alone.
+        ev.info(format!(
+            "incompatible sample types encountered for binary operator {:?}: float {} float",
+            op.as_str(),
+            op.as_str()
+        ));
+    }
     match (lt, rt, matching) {
         (ValueType::Scalar, ValueType::Scalar, _) => ev.range_eval(&[l, r], |_, v, _| {
             let (a, b) = (first(&v[0]), first(&v[1]));
@@ -45,7 +53,11 @@ fn first(v: &[Elem]) -> f64 {
 }
 
 fn is_arithmetic(op: BinOp) -> bool {
-    !op.is_comparison() && !op.is_set()
+    !op.is_comparison() && !op.is_set() && !is_trim(op)
+}
+
+fn is_trim(op: BinOp) -> bool {
+    matches!(op, BinOp::TrimUpper | BinOp::TrimLower)
 }
 
 /// The result of `a op b` on floats: for comparisons, the left value and whether it passes.
@@ -64,7 +76,7 @@ fn elem_op(op: BinOp, a: f64, b: f64) -> (f64, bool) {
         BinOp::Lss => (a, a < b),
         BinOp::Gte => (a, a >= b),
         BinOp::Lte => (a, a <= b),
-        BinOp::And | BinOp::Or | BinOp::Unless => (a, false),
+        BinOp::And | BinOp::Or | BinOp::Unless | BinOp::TrimUpper | BinOp::TrimLower => (a, false),
     }
 }
 

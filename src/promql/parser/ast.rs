@@ -44,6 +44,9 @@ pub enum BinOp {
     And,
     Or,
     Unless,
+    /// `</` and `>/`: trim native-histogram buckets; floats have no buckets to trim.
+    TrimUpper,
+    TrimLower,
 }
 
 impl BinOp {
@@ -52,7 +55,14 @@ impl BinOp {
         match self {
             BinOp::Or => 1,
             BinOp::And | BinOp::Unless => 2,
-            BinOp::Eql | BinOp::Neq | BinOp::Gtr | BinOp::Lss | BinOp::Gte | BinOp::Lte => 3,
+            BinOp::Eql
+            | BinOp::Neq
+            | BinOp::Gtr
+            | BinOp::Lss
+            | BinOp::Gte
+            | BinOp::Lte
+            | BinOp::TrimUpper
+            | BinOp::TrimLower => 3,
             BinOp::Add | BinOp::Sub => 4,
             BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Atan2 => 5,
             BinOp::Pow => 6,
@@ -88,6 +98,8 @@ impl BinOp {
             BinOp::And => "and",
             BinOp::Or => "or",
             BinOp::Unless => "unless",
+            BinOp::TrimUpper => "</",
+            BinOp::TrimLower => ">/",
         }
     }
 }
