@@ -83,3 +83,84 @@ fn errors() {
         assert_eq!(err.to_string(), want, "{input}");
     }
 }
+
+/// Random token soup must give an error or an expression, never a panic.
+#[test]
+fn garbage_never_panics() {
+    const PIECES: &[&str] = &[
+        "x",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        ":",
+        "@",
+        "5m",
+        "1",
+        "-",
+        "+",
+        "*",
+        "/",
+        "^",
+        "%",
+        "==",
+        "=~",
+        "!~",
+        "=",
+        "\"a\"",
+        "'b'",
+        "`c`",
+        "sum",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "bool",
+        "offset",
+        "rate",
+        "start()",
+        "end()",
+        "step()",
+        "é",
+        "\\",
+        "#",
+        "\n",
+        "0x",
+        "1e",
+        ".",
+        "Inf",
+        "NaN",
+        "</",
+        ">/",
+        "fill",
+        "anchored",
+        "smoothed",
+        "\"\\x",
+        "topk",
+        "min_of",
+        "info",
+    ];
+    // A fixed linear congruential sequence keeps the test deterministic.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        let mut q = String::new();
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let len = (seed >> 60) as usize + 1;
+        for _ in 0..len {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            q.push_str(PIECES[(seed >> 33) as usize % PIECES.len()]);
+            if seed & 1 == 0 {
+                q.push(' ');
+            }
+        }
+        if let Ok(e) = parse(&q) {
+            // Whatever parses must print to something that parses again.
+            let printed = e.to_string();
+            assert!(parse(&printed).is_ok(), "{q:?} printed as {printed:?}");
+        }
+    }
+}
