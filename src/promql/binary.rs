@@ -5,7 +5,7 @@
 use super::engine::Evaluator;
 use super::parser::{BinOp, Cardinality, Expr, ValueType, VectorMatching};
 use super::value::{Elem, QueryError, Series};
-use crate::model::{Labels, LabelsBuilder, METRIC_NAME};
+use crate::model::{Labels, LabelsBuilder, Sample, METRIC_NAME};
 use std::collections::{HashMap, HashSet};
 
 pub(crate) fn eval(
@@ -39,13 +39,58 @@ pub(crate) fn eval(
                 vector_op(op, &v[0], &v[1], m, return_bool)
             }
         }),
-        (ValueType::Vector, _, _) => ev.range_eval(&[l, r], |_, v, _| {
-            Ok(vector_scalar(op, &v[0], first(&v[1]), false, return_bool))
-        }),
-        _ => ev.range_eval(&[l, r], |_, v, _| {
-            Ok(vector_scalar(op, &v[1], first(&v[0]), true, return_bool))
-        }),
+        (ValueType::Vector, _, _) => Ok(vector_scalar_series(ev, op, l, &r, false, return_bool)),
+        _ => Ok(vector_scalar_series(ev, op, r, &l, true, return_bool)),
     }
+}
+
+/// A vector against a scalar, series by series: each sample meets the scalar's value at its
+/// own step. `swap` puts the scalar on the left.
+fn vector_scalar_series(
+    ev: &Evaluator,
+    op: BinOp,
+    vector: Vec<Series>,
+    scalar: &[Series],
+    swap: bool,
+    return_bool: bool,
+) -> Vec<Series> {
+    let (start, interval) = (ev.start, ev.interval.max(1));
+    let mut values = vec![f64::NAN; ev.num_steps()];
+    for p in scalar.iter().flat_map(|s| &s.points) {
+        if let Some(slot) = values.get_mut(((p.t - start) / interval) as usize) {
+            *slot = p.v;
+        }
+    }
+    let mut out = Vec::with_capacity(vector.len());
+    for s in vector {
+        let mut points = Vec::with_capacity(s.points.len());
+        for p in &s.points {
+            let sv = values
+                .get(((p.t - start) / interval) as usize)
+                .copied()
+                .unwrap_or(f64::NAN);
+            let (a, b) = if swap { (sv, p.v) } else { (p.v, sv) };
+            let (mut val, mut keep) = elem_op(op, a, b);
+            if op.is_comparison() && swap {
+                val = b;
+            }
+            if return_bool {
+                val = if keep { 1.0 } else { 0.0 };
+                keep = true;
+            }
+            if keep {
+                points.push(Sample { t: p.t, v: val });
+            }
+        }
+        if !points.is_empty() {
+            out.push(Series {
+                labels: s.labels,
+                points,
+                drop_name: s.drop_name || is_arithmetic(op) || return_bool,
+            });
+        }
+    }
+    out
 }
 
 fn first(v: &[Elem]) -> f64 {
@@ -91,29 +136,6 @@ fn scalar_op(op: BinOp, a: f64, b: f64) -> f64 {
     } else {
         v
     }
-}
-
-fn vector_scalar(op: BinOp, v: &[Elem], s: f64, swap: bool, return_bool: bool) -> Vec<Elem> {
-    let mut out = Vec::with_capacity(v.len());
-    for e in v {
-        let (a, b) = if swap { (s, e.v) } else { (e.v, s) };
-        let (mut val, mut keep) = elem_op(op, a, b);
-        if op.is_comparison() && swap {
-            val = b;
-        }
-        if return_bool {
-            val = if keep { 1.0 } else { 0.0 };
-            keep = true;
-        }
-        if keep {
-            out.push(Elem {
-                labels: e.labels.clone(),
-                v: val,
-                drop_name: e.drop_name || is_arithmetic(op) || return_bool,
-            });
-        }
-    }
-    out
 }
 
 /// The matching key of a series: the `on` labels, or all but the `ignoring` labels and the
