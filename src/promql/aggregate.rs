@@ -252,32 +252,37 @@ fn select_k(op: AggOp, v: &[Elem], grouping: &[String], without: bool, param: f6
         return Vec::new();
     }
     let ratio = param.clamp(-1.0, 1.0);
-    let mut groups: Vec<Vec<Elem>> = Vec::new();
+    // Group members by index; only the chosen samples are copied.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    for e in v {
+    for (n, e) in v.iter().enumerate() {
         let key = group_labels(&e.labels, grouping, without);
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[i].push(e.clone());
+        groups[i].push(n);
     }
+    let k = k as usize;
     let mut out = Vec::new();
     for mut g in groups {
         match op {
-            AggOp::Topk => {
-                // Descending, NaN last; stable so ties keep input order.
-                g.sort_by(|a, b| desc_nan_last(a.v, b.v));
-                g.truncate(k as usize);
+            AggOp::Topk | AggOp::Bottomk => {
+                let sign = if op == AggOp::Topk { 1.0 } else { -1.0 };
+                // Best first, NaN last; ties keep input order (the index breaks them).
+                let cmp = |a: &usize, b: &usize| {
+                    desc_nan_last(sign * v[*a].v, sign * v[*b].v).then(a.cmp(b))
+                };
+                if k < g.len() {
+                    g.select_nth_unstable_by(k, cmp);
+                    g.truncate(k);
+                }
+                g.sort_by(cmp);
             }
-            AggOp::Bottomk => {
-                g.sort_by(|a, b| desc_nan_last(-a.v, -b.v));
-                g.truncate(k as usize);
-            }
-            AggOp::Limitk => g.truncate(k as usize),
-            _ => g.retain(|e| ratio_keeps(ratio, &e.labels)),
+            AggOp::Limitk => g.truncate(k),
+            _ => g.retain(|&n| ratio_keeps(ratio, &v[n].labels)),
         }
-        out.extend(g);
+        out.extend(g.into_iter().map(|n| v[n].clone()));
     }
     out
 }
