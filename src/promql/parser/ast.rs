@@ -374,7 +374,7 @@ pub fn fmt_float(v: f64) -> String {
     if v.is_nan() {
         "NaN".to_string()
     } else if v.is_infinite() {
-        if v > 0.0 { "Inf" } else { "-Inf" }.to_string()
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
     } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-4) {
         let s = format!("{v:e}");
         match s.split_once('e') {

@@ -34,6 +34,7 @@ fn round_trips() {
         ),
         ("rate(x[5m] anchored)", "rate(x[5m] anchored)"),
         ("x smoothed", "x smoothed"),
+        ("Inf - inf + 1e-7 + 2e21", "+Inf - +Inf + 1e-07 + 2e+21"),
     ];
     for (input, want) in cases {
         let e = parse(input).unwrap_or_else(|err| panic!("{input}: {err}"));
