@@ -328,7 +328,7 @@ impl<'q> Evaluator<'q> {
             Expr::Vector(sel) => Val::Matrix(self.vector_selector(sel, false)?),
             Expr::Matrix { .. } | Expr::Subquery { .. } => {
                 let ws = self.windows(e)?;
-                let eff = ws.eff_time(self.start, self);
+                let eff = ws.eff_time(self.start);
                 let range = ws.range;
                 let edge = ws.edge;
                 let (before, after) = ws.extension();

@@ -208,7 +208,7 @@ impl Evaluator<'_> {
                     edge: sel.edge,
                     lookback: self.lookback,
                 };
-                let (lo, hi) = (w.eff_time(self.start, self), w.eff_time(self.end, self));
+                let (lo, hi) = (w.eff_time(self.start), w.eff_time(self.end));
                 let (before, after) = w.extension();
                 let querier = self
                     .q
@@ -254,7 +254,7 @@ impl Evaluator<'_> {
                     edge: EdgeMode::Plain,
                     lookback: self.lookback,
                 };
-                let (lo, hi) = (w.eff_time(self.start, self), w.eff_time(self.end, self));
+                let (lo, hi) = (w.eff_time(self.start), w.eff_time(self.end));
                 let (lo, hi) = (lo.min(hi), lo.max(hi));
                 // The first step-aligned time after the earliest window's start; Go's
                 // truncating division is kept so negative times align as in Prometheus.
@@ -323,7 +323,7 @@ impl Windows {
     }
 
     /// The end of the window for output step `t`.
-    pub fn eff_time(&self, t: i64, _ev: &Evaluator) -> i64 {
+    pub fn eff_time(&self, t: i64) -> i64 {
         self.at.unwrap_or(t) - self.offset
     }
 }

@@ -49,7 +49,7 @@ pub(super) fn eval(
         let mut present = vec![false; steps.len()];
         for s in &ws.series {
             for (k, &t) in steps.iter().enumerate() {
-                let end = ws.eff_time(t, ev);
+                let end = ws.eff_time(t);
                 if !window(&s.points, end - ws.range, end).is_empty() {
                     present[k] = true;
                 }
@@ -76,7 +76,7 @@ pub(super) fn eval(
         ev.check_deadline()?;
         let mut points = Vec::new();
         for (k, &t) in steps.iter().enumerate() {
-            let end = ws.eff_time(t, ev);
+            let end = ws.eff_time(t);
             let start = end - ws.range;
             if ws.edge != EdgeMode::Plain {
                 let data = window(&s.points, start - before, end + after);
