@@ -201,7 +201,12 @@ impl Db {
             return Ok(0);
         }
         let taken = self.head.chunks_before(cut);
-        if !taken.is_empty() {
+        if taken.is_empty() {
+            // Nothing older than the cut: the WAL holds only newer samples, no checkpoint due.
+            self.persisted_before.store(cut, Ordering::Release);
+            return Ok(0);
+        }
+        {
             let n = self.next_block.fetch_add(1, Ordering::Relaxed);
             let path = self.dir.join("blocks").join(format!("{n:08}.block"));
             let series: Vec<_> = taken
