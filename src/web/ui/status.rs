@@ -151,8 +151,8 @@ fn top_table(out: &mut String, title: &str, column: &str, mut rows: Vec<(String,
 }
 
 pub(super) async fn tsdb(s: web::Data<AppState>) -> HttpResponse {
-    let stats = s.head.stats();
-    let by_label = s.head.label_cardinality();
+    let stats = s.db.head().stats();
+    let by_label = s.db.head().label_cardinality();
     let pairs: usize = by_label.iter().map(|(_, values, _)| values).sum();
     let ms_time = |ms: i64| -> String {
         if stats.samples == 0 {
@@ -180,7 +180,7 @@ pub(super) async fn tsdb(s: web::Data<AppState>) -> HttpResponse {
         &mut body,
         "Top 10 series count by metric names",
         "Name",
-        s.head.series_per_metric(),
+        s.db.head().series_per_metric(),
     );
     top_table(
         &mut body,

@@ -7,7 +7,7 @@ use crate::flags::Flags;
 use crate::model::Labels;
 use crate::scrape::{Health, HealthState, TargetRegistry, TargetStatus};
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::Head;
+use crate::storage::{Db, DbOptions};
 use crate::web::{AppState, Reload};
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
 use actix_web::{web, App};
@@ -84,7 +84,14 @@ fn app_state(registry: Arc<TargetRegistry>) -> web::Data<AppState> {
     let config = Config::from_yaml("scrape_configs:\n  - job_name: node\n", "test.yml")
         .expect("test config");
     web::Data::new(AppState {
-        head: Arc::new(Head::new()),
+        // The directory outlives the test's server; it is tiny and under the temp dir.
+        db: Arc::new(
+            Db::open(
+                &tempfile::tempdir().expect("tempdir").keep(),
+                DbOptions::default(),
+            )
+            .expect("db"),
+        ),
         registry,
         metrics: Arc::new(SelfMetrics::new()),
         config: Arc::new(RwLock::new(Arc::new(config))),
