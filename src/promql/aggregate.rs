@@ -24,7 +24,7 @@ pub(crate) fn eval(
             Some(p) => ev.eval_string(p)?,
             None => String::new(),
         };
-        if label.is_empty() {
+        if !super::functions::is_valid_label_name(&label) {
             return Err(QueryError::exec(format!("invalid label name {label:?}")));
         }
         let input = ev.eval_matrix(expr)?;
@@ -56,6 +56,14 @@ pub(crate) fn eval(
             }
             AggOp::LimitRatio if ps.iter().any(|p| p.is_nan()) => {
                 return Err(QueryError::exec("Ratio value is NaN"));
+            }
+            AggOp::Quantile => {
+                if let Some(w) = ps
+                    .iter()
+                    .find_map(|q| super::functions::quantile_warning(*q))
+                {
+                    ev.warn(w);
+                }
             }
             _ => {}
         }
@@ -100,7 +108,6 @@ struct Group {
     incremental: bool,
     drop_name: bool,
     values: Vec<f64>,
-    members: Vec<Elem>,
 }
 
 fn aggregate_step(
@@ -138,7 +145,6 @@ fn aggregate_step(
                 incremental: false,
                 drop_name: e.drop_name,
                 values: vec![f],
-                members: Vec::new(),
             });
             continue;
         };
@@ -161,22 +167,14 @@ fn aggregate_step(
                 let q = (g.count - 1.0) / g.count;
                 (g.mean, g.kahan) = kahan_inc(f / g.count, q * g.mean, q * g.kahan);
             }
-            AggOp::Max if (g.value < f || g.value.is_nan()) => {
-                g.value = f;
-            }
-            AggOp::Min if (g.value > f || g.value.is_nan()) => {
-                g.value = f;
-            }
+            AggOp::Max if g.value < f || g.value.is_nan() => g.value = f,
+            AggOp::Min if g.value > f || g.value.is_nan() => g.value = f,
             AggOp::Count => g.count += 1.0,
-            AggOp::Stddev | AggOp::Stdvar if !g.value.is_nan() => {
-                if f.is_nan() || f.is_infinite() {
-                    g.value = f64::NAN;
-                } else {
-                    g.count += 1.0;
-                    let delta = f - g.mean;
-                    g.mean += delta / g.count;
-                    g.value += delta * (f - g.mean);
-                }
+            AggOp::Stddev | AggOp::Stdvar => {
+                g.count += 1.0;
+                let delta = f - g.mean;
+                g.mean += delta / g.count;
+                g.value += delta * (f - g.mean);
             }
             AggOp::Quantile => g.values.push(f),
             _ => {}
@@ -195,7 +193,6 @@ fn aggregate_step(
                 AggOp::Sum => g.value + g.kahan,
                 _ => g.value,
             };
-            let _ = &g.members;
             Elem {
                 labels: g.labels,
                 v,

@@ -158,7 +158,8 @@ fn vector_op(
     m: &VectorMatching,
     return_bool: bool,
 ) -> Result<Vec<Elem>, QueryError> {
-    if lhs.is_empty() || rhs.is_empty() {
+    let has_fill = m.fill_left.is_some() || m.fill_right.is_some();
+    if (lhs.is_empty() && rhs.is_empty()) || ((lhs.is_empty() || rhs.is_empty()) && !has_fill) {
         return Ok(Vec::new());
     }
     let one_to_many = m.card == Cardinality::OneToMany;
@@ -179,45 +180,93 @@ fn vector_op(
         }
         one_sigs.insert(sig, e);
     }
-    let mut matched_one: HashSet<Labels> = HashSet::new();
-    let mut matched_many: HashMap<Labels, HashSet<Labels>> = HashMap::new();
-    let mut out = Vec::new();
+    let mut st = MatchState {
+        op,
+        m,
+        one_to_many,
+        return_bool,
+        matched_one: HashSet::new(),
+        matched_many: HashMap::new(),
+        out: Vec::new(),
+    };
     for ls in many {
         let sig = signature(&ls.labels, m);
-        let Some(rs) = one_sigs.get(&sig) else {
-            continue;
-        };
-        let (a, b) = if one_to_many {
+        match one_sigs.get(&sig) {
+            Some(rs) => st.apply(ls, rs, sig)?,
+            None => {
+                if let Some(fill) = m.fill_right {
+                    let rs = Elem::new(sig.clone(), fill);
+                    st.apply(ls, &rs, sig)?;
+                }
+            }
+        }
+    }
+    if let Some(fill) = m.fill_left {
+        for rs in one {
+            let sig = signature(&rs.labels, m);
+            let matched = if m.card == Cardinality::OneToOne {
+                st.matched_one.contains(&sig)
+            } else {
+                st.matched_many.get(&sig).is_some_and(|s| !s.is_empty())
+            };
+            if !matched {
+                let ls = Elem::new(sig.clone(), fill);
+                st.apply(&ls, rs, sig)?;
+            }
+        }
+    }
+    Ok(st.out)
+}
+
+/// Output and duplicate tracking of one vector-vector operation at one step.
+struct MatchState<'a> {
+    op: BinOp,
+    m: &'a VectorMatching,
+    one_to_many: bool,
+    return_bool: bool,
+    matched_one: HashSet<Labels>,
+    matched_many: HashMap<Labels, HashSet<Labels>>,
+    out: Vec<Elem>,
+}
+
+impl MatchState<'_> {
+    /// Applies the operator to a "many"-side sample and its "one"-side match.
+    fn apply(&mut self, ls: &Elem, rs: &Elem, sig: Labels) -> Result<(), QueryError> {
+        let (a, b) = if self.one_to_many {
             (rs.v, ls.v)
         } else {
             (ls.v, rs.v)
         };
-        let (mut val, keep) = elem_op(op, a, b);
-        if return_bool {
+        let (mut val, keep) = elem_op(self.op, a, b);
+        if self.return_bool {
             val = if keep { 1.0 } else { 0.0 };
         }
-        let labels = result_labels(&ls.labels, &rs.labels, op, m);
-        if m.card == Cardinality::OneToOne {
-            if !matched_one.insert(sig) {
+        let labels = result_labels(&ls.labels, &rs.labels, self.op, self.m);
+        if self.m.card == Cardinality::OneToOne {
+            if !self.matched_one.insert(sig) {
                 return Err(QueryError::exec(
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                 ));
             }
-        } else if !matched_many.entry(sig).or_default().insert(labels.clone()) {
+        } else if !self
+            .matched_many
+            .entry(sig)
+            .or_default()
+            .insert(labels.clone())
+        {
             return Err(QueryError::exec(
                 "multiple matches for labels: grouping labels must ensure unique matches",
             ));
         }
-        if !keep && !return_bool {
-            continue;
+        if keep || self.return_bool {
+            self.out.push(Elem {
+                labels,
+                v: val,
+                drop_name: self.return_bool,
+            });
         }
-        out.push(Elem {
-            labels,
-            v: val,
-            drop_name: return_bool,
-        });
+        Ok(())
     }
-    Ok(out)
 }
 
 /// The labels of a vector-vector result: the "many" side's labels (without the metric name

@@ -13,8 +13,13 @@ mod aggregate;
 mod binary;
 mod engine;
 mod functions;
+mod selectors;
+pub mod testscript;
 mod value;
 
-pub use engine::{Engine, EngineOpts};
+pub use engine::{Engine, EngineOpts, QueryOutput};
 pub use parser::ValueType;
 pub use value::{ErrorKind, QueryError, Value, VectorSample};
+
+#[cfg(test)]
+mod tests;

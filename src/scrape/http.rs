@@ -1,13 +1,15 @@
 //! The HTTP side of a scrape: one GET with Prometheus's headers, a size limit and a timeout.
 
+use crate::config::TlsConfig;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The Accept header Prometheus 2.x sends: OpenMetrics first, then the text format.
 const ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// How a target is scraped; fixed for the life of a target actor.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FetchSettings {
     pub url: String,
     pub timeout: Duration,
@@ -15,6 +17,8 @@ pub struct FetchSettings {
     pub body_size_limit: u64,
     /// A ready `Authorization` header value (basic or bearer), if any.
     pub authorization: Option<String>,
+    /// The job's `tls_config`, for https targets.
+    pub tls: Option<TlsConfig>,
 }
 
 /// A fetched body and the content type it came with.
@@ -37,25 +41,35 @@ pub enum FetchError {
     Timeout(Duration),
     #[error("reading body: {0}")]
     Body(String),
+    #[error("{0}")]
+    Tls(String),
 }
 
 thread_local! {
-    /// One client per arbiter thread: awc clients are not Send, and connections are kept
-    /// alive per thread, so each target reuses its thread's pool.
-    static CLIENT: RefCell<Option<awc::Client>> = const { RefCell::new(None) };
+    /// Clients of this arbiter thread, one per TLS configuration: awc clients are not Send,
+    /// and each keeps its own keep-alive pool, so a target reuses its connection.
+    static CLIENTS: RefCell<HashMap<String, awc::Client>> = RefCell::new(HashMap::new());
 }
 
-fn client() -> awc::Client {
-    CLIENT.with(|c| {
-        c.borrow_mut()
-            .get_or_insert_with(|| {
-                awc::Client::builder()
-                    // The whole-scrape deadline below is the real limit; this only stops awc's
-                    // own 5 s default from cutting longer configured timeouts short.
-                    .timeout(Duration::from_secs(3600))
-                    .finish()
-            })
-            .clone()
+fn client(tls: Option<&TlsConfig>) -> Result<awc::Client, FetchError> {
+    let key = format!("{tls:?}");
+    CLIENTS.with(|c| {
+        if let Some(client) = c.borrow().get(&key) {
+            return Ok(client.clone());
+        }
+        let connector = awc::Connector::new()
+            .rustls_0_23(super::tls::client_config(tls).map_err(FetchError::Tls)?)
+            // awc caps a client at 100 connections by default; one thread serves thousands
+            // of targets, each with its own keep-alive connection.
+            .limit(0);
+        let client = awc::Client::builder()
+            .connector(connector)
+            // The whole-scrape deadline below is the real limit; this only stops awc's
+            // own 5 s default from cutting longer configured timeouts short.
+            .timeout(Duration::from_secs(3600))
+            .finish();
+        c.borrow_mut().insert(key, client.clone());
+        Ok(client)
     })
 }
 
@@ -68,9 +82,11 @@ pub async fn fetch(s: &FetchSettings) -> Result<Fetched, FetchError> {
 }
 
 async fn fetch_inner(s: &FetchSettings) -> Result<Fetched, FetchError> {
-    let mut req = client()
+    let mut req = client(s.tls.as_ref())?
         .get(&s.url)
         .insert_header(("Accept", ACCEPT))
+        // Prometheus asks for gzip only; bodies are decompressed by awc.
+        .insert_header(("Accept-Encoding", "gzip"))
         .insert_header((
             "User-Agent",
             concat!("Pyrometer/", env!("CARGO_PKG_VERSION")),

@@ -26,15 +26,18 @@ mod manager;
 mod registry;
 mod target;
 mod targets;
+mod tls;
 
+pub use crate::discovery::TargetGroups;
 pub use cache::ScrapeCache;
 pub use http::{FetchError, FetchSettings};
 pub use ingest::{ingest, IngestError, IngestReport, IngestSettings, REPORT_SERIES};
-pub use job::{JobActor, TargetGroups};
+pub use job::JobActor;
 pub use manager::{ApplyConfig, ScrapeManager, StopAll};
 pub use registry::{DroppedTarget, Health, HealthState, MetricMeta, TargetRegistry, TargetStatus};
 pub use target::{first_slot, TargetActor, TargetSpec};
 pub use targets::{build_targets, BuiltTarget};
+pub use tls::client_config as tls_client_config;
 
 use crate::selfmetrics::SelfMetrics;
 use crate::storage::Head;

@@ -135,6 +135,7 @@ fn populate(cfg: &ScrapeConfig, discovered: &Labels) -> Option<BuiltTarget> {
             timeout,
             body_size_limit: cfg.body_size_limit,
             authorization: authorization_header(cfg),
+            tls: cfg.tls_config.clone(),
         },
         ingest: IngestSettings {
             target_labels: labels.clone(),

@@ -219,12 +219,34 @@ pub enum At {
     End,
 }
 
+/// How a selector treats the edges of its window (Prometheus 3.x's experimental
+/// `anchored` and `smoothed` modifiers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EdgeMode {
+    /// Only samples inside the window count.
+    #[default]
+    Plain,
+    /// The last sample before the window's start also counts, as the value at the start.
+    Anchored,
+    /// Values at the window's edges are interpolated from the samples around them.
+    Smoothed,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorSelector {
     pub name: Option<String>,
     pub matchers: Vec<Matcher>,
     pub offset: Option<DurExpr>,
     pub at: Option<At>,
+    pub edge: EdgeMode,
+}
+
+fn edge_suffix(e: EdgeMode) -> &'static str {
+    match e {
+        EdgeMode::Plain => "",
+        EdgeMode::Anchored => " anchored",
+        EdgeMode::Smoothed => " smoothed",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,6 +266,10 @@ pub struct VectorMatching {
     pub labels: Vec<String>,
     /// Extra labels taken from the "one" side with `group_left`/`group_right`.
     pub include: Vec<String>,
+    /// `fill_left(v)`/`fill_right(v)` (or `fill(v)` for both): the value a side takes when
+    /// a sample of the other side has no match.
+    pub fill_left: Option<f64>,
+    pub fill_right: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -440,11 +466,12 @@ impl fmt::Display for Expr {
             Expr::String(s) => write!(f, "{s:?}"),
             Expr::Vector(sel) => {
                 sel.write_base(f)?;
-                write_at_offset(f, &sel.at, &sel.offset)
+                write_at_offset(f, &sel.at, &sel.offset)?;
+                f.write_str(edge_suffix(sel.edge))
             }
             Expr::Matrix { sel, range } => {
                 sel.write_base(f)?;
-                write!(f, "[{range}]")?;
+                write!(f, "[{range}]{}", edge_suffix(sel.edge))?;
                 write_at_offset(f, &sel.at, &sel.offset)
             }
             Expr::Subquery {
@@ -520,6 +547,19 @@ impl fmt::Display for Expr {
                         })?;
                         write_label_list(f, &m.include)?;
                         f.write_str(")")?;
+                    }
+                    match (m.fill_left, m.fill_right) {
+                        (Some(l), Some(r)) if l.to_bits() == r.to_bits() => {
+                            write!(f, " fill ({})", fmt_float(l))?
+                        }
+                        (l, r) => {
+                            if let Some(l) = l {
+                                write!(f, " fill_left ({})", fmt_float(l))?;
+                            }
+                            if let Some(r) = r {
+                                write!(f, " fill_right ({})", fmt_float(r))?;
+                            }
+                        }
                     }
                 }
                 write!(f, " {rhs}")

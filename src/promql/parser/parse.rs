@@ -10,7 +10,9 @@ use crate::model::{MatchOp, Matcher, METRIC_NAME};
 pub struct Parser<'a> {
     input: &'a str,
     toks: Vec<Token>,
-    i: usize,
+    pub(super) i: usize,
+    /// Set while parsing the label selector of `info()`, which may match everything.
+    any_selector: bool,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -21,6 +23,7 @@ impl<'a> Parser<'a> {
             input,
             toks: tokenize(input)?,
             i: 0,
+            any_selector: false,
         })
     }
 
@@ -35,25 +38,25 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    fn peek(&self) -> &Tok {
+    pub(super) fn peek(&self) -> &Tok {
         &self.toks[self.i.min(self.toks.len() - 1)].tok
     }
 
-    fn pos(&self) -> usize {
+    pub(super) fn pos(&self) -> usize {
         self.toks[self.i.min(self.toks.len() - 1)].pos
     }
 
-    fn next(&mut self) -> Tok {
+    pub(super) fn next(&mut self) -> Tok {
         let t = self.peek().clone();
         self.i += 1;
         t
     }
 
-    fn err_at(&self, pos: usize, msg: String) -> ParseError {
+    pub(super) fn err_at(&self, pos: usize, msg: String) -> ParseError {
         ParseError::at(self.input, pos, msg)
     }
 
-    fn unexpected(&self, ctx: &str) -> ParseError {
+    pub(super) fn unexpected(&self, ctx: &str) -> ParseError {
         let what = self.peek().describe();
         let msg = if ctx.is_empty() {
             format!("unexpected {what}")
@@ -63,7 +66,7 @@ impl<'a> Parser<'a> {
         self.err_at(self.pos(), msg)
     }
 
-    fn expect(&mut self, t: Tok, ctx: &str) -> PResult<()> {
+    pub(super) fn expect(&mut self, t: Tok, ctx: &str) -> PResult<()> {
         if *self.peek() == t {
             self.next();
             Ok(())
@@ -72,7 +75,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_keyword(&self, kw: &str) -> bool {
+    pub(super) fn peek_keyword(&self, kw: &str) -> bool {
         matches!(self.peek(), Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
     }
 
@@ -101,7 +104,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    pub fn parse_expr(&mut self, min_prec: u8) -> PResult<Expr> {
+    pub(super) fn parse_expr(&mut self, min_prec: u8) -> PResult<Expr> {
         let mut lhs = self.parse_unary()?;
         while let Some(op) = self.peek_binop() {
             let prec = op.precedence();
@@ -117,6 +120,7 @@ impl<'a> Parser<'a> {
                 false
             };
             let matching = self.parse_matching(op)?;
+            let matching = self.parse_fill(op, matching)?;
             let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
             let rhs = self.parse_expr(next_min)?;
             lhs = self.build_binary(op, op_pos, lhs, rhs, return_bool, matching)?;
@@ -144,6 +148,8 @@ impl<'a> Parser<'a> {
             on,
             labels,
             include: Vec::new(),
+            fill_left: None,
+            fill_right: None,
         };
         let group_pos = self.pos();
         let card = if self.peek_keyword("group_left") {
@@ -175,6 +181,69 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(Some(m))
+    }
+
+    /// `fill(v)`, `fill_left(v)`, `fill_right(v)` after the matching clause.
+    fn parse_fill(
+        &mut self,
+        op: BinOp,
+        mut matching: Option<VectorMatching>,
+    ) -> PResult<Option<VectorMatching>> {
+        loop {
+            let which = match self.peek() {
+                Tok::Ident(s)
+                    if self.toks.get(self.i + 1).map(|t| &t.tok) == Some(&Tok::LParen) =>
+                {
+                    match s.to_ascii_lowercase().as_str() {
+                        "fill" => 0,
+                        "fill_left" => 1,
+                        "fill_right" => 2,
+                        _ => return Ok(matching),
+                    }
+                }
+                _ => return Ok(matching),
+            };
+            self.next();
+            self.next();
+            let neg = match self.peek() {
+                Tok::Sub => {
+                    self.next();
+                    true
+                }
+                Tok::Add => {
+                    self.next();
+                    false
+                }
+                _ => false,
+            };
+            let v = match self.next() {
+                Tok::Number(v) => v,
+                _ => {
+                    self.i -= 1;
+                    return Err(self.unexpected("in fill modifier, expected a number"));
+                }
+            };
+            let v = if neg { -v } else { v };
+            self.expect(Tok::RParen, "in fill modifier, expected \")\"")?;
+            let m = matching.get_or_insert_with(|| VectorMatching {
+                card: if op.is_set() {
+                    Cardinality::ManyToMany
+                } else {
+                    Cardinality::OneToOne
+                },
+                on: false,
+                labels: Vec::new(),
+                include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
+            });
+            if which != 2 {
+                m.fill_left = Some(v);
+            }
+            if which != 1 {
+                m.fill_right = Some(v);
+            }
+        }
     }
 
     /// `(a, "b", c)`: label names, possibly quoted, trailing comma allowed.
@@ -257,6 +326,8 @@ impl<'a> Parser<'a> {
                 on: false,
                 labels: Vec::new(),
                 include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
             }))
         } else {
             None
@@ -341,7 +412,10 @@ impl<'a> Parser<'a> {
             self.next();
             let mut args = Vec::new();
             while self.peek() != &Tok::RParen {
-                args.push(self.parse_expr(0)?);
+                self.any_selector = func.name == "info" && args.len() == 1;
+                let arg = self.parse_expr(0);
+                self.any_selector = false;
+                args.push(arg?);
                 match self.peek() {
                     Tok::Comma => {
                         self.next();
@@ -557,7 +631,7 @@ impl<'a> Parser<'a> {
             }
             matchers.push(Matcher::equal(METRIC_NAME, n.clone()));
         }
-        if matchers.iter().all(|m| m.matches_empty()) {
+        if !self.any_selector && matchers.iter().all(|m| m.matches_empty()) {
             return Err(self.err_at(
                 pos,
                 "vector selector must contain at least one non-empty matcher".into(),
@@ -568,210 +642,7 @@ impl<'a> Parser<'a> {
             matchers,
             offset: None,
             at: None,
+            edge: EdgeMode::Plain,
         })
-    }
-
-    /// Ranges, subqueries, `offset` and `@` after a primary expression.
-    fn parse_postfix(&mut self, mut e: Expr) -> PResult<Expr> {
-        loop {
-            let pos = self.pos();
-            match self.peek() {
-                Tok::LBracket => {
-                    self.next();
-                    let range = self.parse_dur_expr(0)?;
-                    if self.peek() == &Tok::Colon {
-                        self.next();
-                        let step = if self.peek() == &Tok::RBracket {
-                            None
-                        } else {
-                            Some(self.parse_dur_expr(0)?)
-                        };
-                        self.expect(Tok::RBracket, "in subquery, expected \"]\"")?;
-                        if e.value_type() != ValueType::Vector {
-                            return Err(self.err_at(
-                                pos,
-                                format!(
-                                    "subquery is only allowed on instant vector, got {} instead",
-                                    e.value_type()
-                                ),
-                            ));
-                        }
-                        e = Expr::Subquery {
-                            expr: Box::new(e),
-                            range,
-                            step,
-                            offset: None,
-                            at: None,
-                        };
-                    } else {
-                        self.expect(Tok::RBracket, "in range, expected \"]\"")?;
-                        e = match e {
-                            Expr::Vector(sel) if sel.offset.is_none() && sel.at.is_none() => {
-                                Expr::Matrix { sel, range }
-                            }
-                            Expr::Vector(_) => {
-                                return Err(self.err_at(
-                                    pos,
-                                    "no offset or @ modifiers allowed before range".into(),
-                                ))
-                            }
-                            _ => {
-                                return Err(self.err_at(
-                                    pos,
-                                    "ranges only allowed for vector selectors".into(),
-                                ))
-                            }
-                        };
-                    }
-                }
-                Tok::Ident(s) if s.eq_ignore_ascii_case("offset") => {
-                    self.next();
-                    let d = self.parse_offset_dur()?;
-                    let slot = match &mut e {
-                        Expr::Vector(sel) | Expr::Matrix { sel, .. } => &mut sel.offset,
-                        Expr::Subquery { offset, .. } => offset,
-                        _ => return Err(self.err_at(pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery".into())),
-                    };
-                    if slot.is_some() {
-                        return Err(self.err_at(pos, "offset may not be set multiple times".into()));
-                    }
-                    *slot = Some(d);
-                }
-                Tok::At => {
-                    self.next();
-                    let at = self.parse_at()?;
-                    let slot = match &mut e {
-                        Expr::Vector(sel) | Expr::Matrix { sel, .. } => &mut sel.at,
-                        Expr::Subquery { at, .. } => at,
-                        _ => return Err(self.err_at(pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery".into())),
-                    };
-                    if slot.is_some() {
-                        return Err(
-                            self.err_at(pos, "@ <timestamp> may not be set multiple times".into())
-                        );
-                    }
-                    *slot = Some(at);
-                }
-                _ => return Ok(e),
-            }
-        }
-    }
-
-    fn parse_at(&mut self) -> PResult<At> {
-        let pos = self.pos();
-        let neg = if matches!(self.peek(), Tok::Sub | Tok::Add) {
-            self.next() == Tok::Sub
-        } else {
-            false
-        };
-        let secs = match self.next() {
-            Tok::Number(v) => v,
-            Tok::Duration(ms) => ms as f64 / 1000.0,
-            Tok::Ident(s) if !neg && (s == "start" || s == "end") => {
-                self.expect(Tok::LParen, "in @, expected \"(\"")?;
-                self.expect(Tok::RParen, "in @, expected \")\"")?;
-                return Ok(if s == "start" { At::Start } else { At::End });
-            }
-            _ => {
-                self.i -= 1;
-                return Err(self.unexpected("in @, expected timestamp"));
-            }
-        };
-        let secs = if neg { -secs } else { secs };
-        let ms = (secs * 1000.0).round();
-        if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 2.0 {
-            return Err(self.err_at(pos, "timestamp out of bounds for @ modifier".into()));
-        }
-        Ok(At::Time(ms as i64))
-    }
-
-    /// The operand of `offset`: a signed literal, a parenthesized duration expression, or a
-    /// duration function; binary operators after it belong to the outer expression.
-    fn parse_offset_dur(&mut self) -> PResult<DurExpr> {
-        match self.peek() {
-            Tok::Sub => {
-                self.next();
-                Ok(DurExpr::Neg(Box::new(self.parse_offset_dur()?)))
-            }
-            Tok::Add => {
-                self.next();
-                Ok(DurExpr::Pos(Box::new(self.parse_offset_dur()?)))
-            }
-            _ => self.parse_dur_primary(),
-        }
-    }
-
-    /// A duration expression (inside `[...]` or parentheses), by precedence climbing.
-    fn parse_dur_expr(&mut self, min_prec: u8) -> PResult<DurExpr> {
-        let mut lhs = match self.peek() {
-            Tok::Sub => {
-                self.next();
-                DurExpr::Neg(Box::new(self.parse_dur_expr(BinOp::Pow.precedence())?))
-            }
-            Tok::Add => {
-                self.next();
-                DurExpr::Pos(Box::new(self.parse_dur_expr(BinOp::Pow.precedence())?))
-            }
-            _ => self.parse_dur_primary()?,
-        };
-        loop {
-            let op = match self.peek() {
-                Tok::Add => BinOp::Add,
-                Tok::Sub => BinOp::Sub,
-                Tok::Mul => BinOp::Mul,
-                Tok::Div => BinOp::Div,
-                Tok::Mod => BinOp::Mod,
-                Tok::Pow => BinOp::Pow,
-                _ => return Ok(lhs),
-            };
-            let prec = op.precedence();
-            if prec < min_prec {
-                return Ok(lhs);
-            }
-            self.next();
-            let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
-            let rhs = self.parse_dur_expr(next_min)?;
-            lhs = DurExpr::Bin(op, Box::new(lhs), Box::new(rhs));
-        }
-    }
-
-    fn parse_dur_primary(&mut self) -> PResult<DurExpr> {
-        match self.next() {
-            Tok::Number(v) => Ok(DurExpr::Num(v)),
-            Tok::Duration(ms) => Ok(DurExpr::Dur(ms)),
-            Tok::LParen => {
-                let e = self.parse_dur_expr(0)?;
-                self.expect(Tok::RParen, "in duration expression, expected \")\"")?;
-                Ok(DurExpr::Paren(Box::new(e)))
-            }
-            Tok::Ident(s) if self.peek() == &Tok::LParen => {
-                let lower = s.to_ascii_lowercase();
-                self.next();
-                let e = match lower.as_str() {
-                    "step" => DurExpr::Step,
-                    "range" => DurExpr::Range,
-                    "min_of" | "max_of" => {
-                        let a = self.parse_dur_expr(0)?;
-                        self.expect(Tok::Comma, "in duration function, expected \",\"")?;
-                        let b = self.parse_dur_expr(0)?;
-                        if lower == "min_of" {
-                            DurExpr::MinOf(Box::new(a), Box::new(b))
-                        } else {
-                            DurExpr::MaxOf(Box::new(a), Box::new(b))
-                        }
-                    }
-                    _ => {
-                        self.i -= 2;
-                        return Err(self.unexpected("in duration expression"));
-                    }
-                };
-                self.expect(Tok::RParen, "in duration function, expected \")\"")?;
-                Ok(e)
-            }
-            _ => {
-                self.i -= 1;
-                Err(self.unexpected("in duration expression, expected a duration"))
-            }
-        }
     }
 }

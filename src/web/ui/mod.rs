@@ -4,6 +4,7 @@
 //! pages use are embedded in the binary ([`assets`]), so nothing is fetched from the internet.
 
 mod assets;
+mod discovery;
 mod graph;
 mod status;
 mod targets;
@@ -23,6 +24,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/config", web::get().to(status::config))
         .route("/tsdb-status", web::get().to(status::tsdb))
         .route("/targets", web::get().to(targets::page))
+        .route("/service-discovery", web::get().to(discovery::page))
         .route("/assets/{path:.*}", web::get().to(assets::serve));
 }
 

@@ -124,6 +124,7 @@ async fn every_page_answers_with_the_navigation() {
         "/config",
         "/tsdb-status",
         "/targets",
+        "/service-discovery",
     ] {
         let (code, body) = get(&s, path).await;
         assert_eq!(code, 200, "{path}");
