@@ -12,6 +12,9 @@ use crate::storage::{Queryable, SeriesData};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// Most steps a range query may have, as Prometheus's HTTP API allows.
+const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
 /// Engine limits and defaults.
 #[derive(Debug, Clone)]
 pub struct EngineOpts {
@@ -145,6 +148,11 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
+        if end_ms.saturating_sub(start_ms) / step_ms >= MAX_POINTS_PER_SERIES {
+            return Err(QueryError::BadQuery(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
+            ));
+        }
         let mut ev = Evaluator::new(q, &self.opts, start_ms, end_ms, step_ms, step_ms);
         let Val::Matrix(m) = ev.eval(e)? else {
             return Ok(ev.output(Value::Matrix(Vec::new())));
@@ -213,7 +221,7 @@ pub(crate) struct Evaluator<'q> {
     pub query_end: i64,
     pub query_step: i64,
     pub(super) lookback: i64,
-    max_samples: usize,
+    pub(super) max_samples: usize,
     samples: usize,
     deadline: Instant,
     warnings: Vec<String>,
@@ -320,7 +328,7 @@ impl<'q> Evaluator<'q> {
             Expr::Vector(sel) => Val::Matrix(self.vector_selector(sel, false)?),
             Expr::Matrix { .. } | Expr::Subquery { .. } => {
                 let ws = self.windows(e)?;
-                let eff = ws.eff_time(self.start, self);
+                let eff = ws.eff_time(self.start);
                 let range = ws.range;
                 let edge = ws.edge;
                 let (before, after) = ws.extension();

@@ -10,6 +10,10 @@ use crate::model::{is_stale_nan, Sample};
 /// interval, whose default is one minute.
 const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 
+/// Largest duration accepted, in seconds (2^62 ms), so that adding durations to
+/// timestamps cannot overflow.
+const MAX_DURATION_SECS: f64 = (1u64 << 62) as f64 / 1000.0;
+
 impl Evaluator<'_> {
     /// Resolves a duration expression to milliseconds (`step()` and `range()` refer to the
     /// outermost query).
@@ -22,6 +26,9 @@ impl Evaluator<'_> {
             _ => self.dur_secs(d)?,
         };
         if let DurExpr::Dur(ms) = d {
+            if secs.abs() > MAX_DURATION_SECS {
+                return Err(QueryError::exec(format!("duration {d} is out of range")));
+            }
             if *ms <= 0 && !allow_negative {
                 return Err(QueryError::exec(format!(
                     "duration {d} must be greater than 0"
@@ -36,6 +43,10 @@ impl Evaluator<'_> {
             return Err(QueryError::exec(format!(
                 "duration {d} must be greater than 0"
             )));
+        }
+        // Keep time arithmetic far from overflow: about 146 million years either way.
+        if secs.abs() > MAX_DURATION_SECS {
+            return Err(QueryError::exec(format!("duration {d} is out of range")));
         }
         Ok((secs * 1000.0) as i64)
     }
@@ -197,7 +208,7 @@ impl Evaluator<'_> {
                     edge: sel.edge,
                     lookback: self.lookback,
                 };
-                let (lo, hi) = (w.eff_time(self.start, self), w.eff_time(self.end, self));
+                let (lo, hi) = (w.eff_time(self.start), w.eff_time(self.end));
                 let (before, after) = w.extension();
                 let querier = self
                     .q
@@ -243,7 +254,7 @@ impl Evaluator<'_> {
                     edge: EdgeMode::Plain,
                     lookback: self.lookback,
                 };
-                let (lo, hi) = (w.eff_time(self.start, self), w.eff_time(self.end, self));
+                let (lo, hi) = (w.eff_time(self.start), w.eff_time(self.end));
                 let (lo, hi) = (lo.min(hi), lo.max(hi));
                 // The first step-aligned time after the earliest window's start; Go's
                 // truncating division is kept so negative times align as in Prometheus.
@@ -251,6 +262,11 @@ impl Evaluator<'_> {
                 let mut sub_start = step * (from / step);
                 if sub_start <= from {
                     sub_start += step;
+                }
+                // Each inner step holds at least one sample per series: refuse ranges that
+                // could never fit the sample limit before allocating for them.
+                if (hi.saturating_sub(sub_start)) / step >= self.max_samples as i64 {
+                    return Err(QueryError::TooManySamples("query execution"));
                 }
                 let saved = (self.start, self.end, self.interval);
                 self.start = sub_start;
@@ -307,7 +323,7 @@ impl Windows {
     }
 
     /// The end of the window for output step `t`.
-    pub fn eff_time(&self, t: i64, _ev: &Evaluator) -> i64 {
+    pub fn eff_time(&self, t: i64) -> i64 {
         self.at.unwrap_or(t) - self.offset
     }
 }

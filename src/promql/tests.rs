@@ -87,3 +87,89 @@ fn limits() {
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert_eq!(err.to_string(), "query timed out in expression evaluation");
 }
+
+#[test]
+fn guards_against_huge_ranges() {
+    let e = Engine::default();
+    let s = store();
+    let err = e.range_query(&s, "x", 0, 1_000_000_000, 1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Parse);
+    let err = e
+        .instant_query(&s, "max_over_time(x[100y:1ms])", 0)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooManySamples);
+    let err = e
+        .instant_query(&s, "x offset (100000y * 100000000)", 0)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
+}
+
+/// Every query that parses evaluates to a value or an error, never a panic.
+#[test]
+fn evaluation_never_panics() {
+    const PIECES: &[&str] = &[
+        "x",
+        "x[5m]",
+        "x[1m:10s]",
+        "1",
+        "-1",
+        "NaN",
+        " + ",
+        " / ",
+        " % ",
+        " ^ ",
+        " > ",
+        " and ",
+        " or ",
+        " unless ",
+        " == bool ",
+        " * on(instance) group_left ",
+        " + ignoring(instance) ",
+        "rate(",
+        "sum(",
+        "topk(2, ",
+        "quantile(0.5, ",
+        "count_values(\"v\", ",
+        "abs(",
+        "scalar(",
+        "vector(",
+        "histogram_quantile(0.9, ",
+        "label_replace(",
+        "sort_desc(",
+        "absent(",
+        "clamp(",
+        "round(",
+        "predict_linear(",
+        "deriv(",
+        "time()",
+        ")",
+        ", ",
+        " offset 1m",
+        " @ 60",
+        "[5m]",
+        "[2m:30s]",
+        " by (instance) ",
+        "\"s\"",
+        "x smoothed",
+        "x[2m] anchored",
+    ];
+    let e = Engine::default();
+    let s = store();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut parsed = 0;
+    for _ in 0..30_000 {
+        let mut q = String::new();
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        for _ in 0..(seed >> 61) + 1 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            q.push_str(PIECES[(seed >> 33) as usize % PIECES.len()]);
+        }
+        if super::parse(&q).is_err() {
+            continue;
+        }
+        parsed += 1;
+        let _ = e.instant_query(&s, &q, 300_000);
+        let _ = e.range_query(&s, &q, 0, 600_000, 60_000);
+    }
+    assert!(parsed > 500, "only {parsed} queries parsed");
+}

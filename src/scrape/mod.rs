@@ -40,14 +40,14 @@ pub use targets::{build_targets, BuiltTarget};
 pub use tls::client_config as tls_client_config;
 
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::Head;
+use crate::storage::Db;
 use actix::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// What every scrape actor shares: the head, the registry, the metrics and the arbiters.
 pub struct ScrapeContext {
-    pub head: Arc<Head>,
+    pub head: Arc<Db>,
     pub registry: Arc<TargetRegistry>,
     pub metrics: Arc<SelfMetrics>,
     arbiters: Vec<ArbiterHandle>,
@@ -57,7 +57,7 @@ pub struct ScrapeContext {
 impl ScrapeContext {
     /// Starts one arbiter (thread) per `threads` for the target actors.
     pub fn new(
-        head: Arc<Head>,
+        head: Arc<Db>,
         registry: Arc<TargetRegistry>,
         metrics: Arc<SelfMetrics>,
         threads: usize,

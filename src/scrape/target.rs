@@ -12,7 +12,7 @@ use super::ingest::{append_report, append_stale, ingest, IngestError, IngestSett
 use super::registry::{HealthState, TargetStatus};
 use crate::model::now_millis;
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::{Appendable, Head};
+use crate::storage::{Appendable, Db};
 use crate::textparse::Format;
 use actix::prelude::*;
 use std::sync::atomic::Ordering;
@@ -57,7 +57,7 @@ pub fn first_slot(now_ms: i64, phase_ms: i64, interval_ms: i64) -> i64 {
 pub struct TargetActor {
     spec: Arc<TargetSpec>,
     status: Arc<TargetStatus>,
-    head: Arc<Head>,
+    head: Arc<Db>,
     metrics: Arc<SelfMetrics>,
     cache: ScrapeCache,
     next_slot_ms: i64,
@@ -68,7 +68,7 @@ impl TargetActor {
     pub fn new(
         spec: Arc<TargetSpec>,
         status: Arc<TargetStatus>,
-        head: Arc<Head>,
+        head: Arc<Db>,
         metrics: Arc<SelfMetrics>,
     ) -> Self {
         TargetActor {

@@ -8,13 +8,25 @@
 //! of the PromQL test scripts.
 
 mod actor;
+mod block;
 mod datadir;
+mod db;
+mod db_read;
 mod head;
+mod head_read;
 mod postings;
+mod series;
+mod wal;
+
+#[cfg(test)]
+mod db_tests;
 
 pub use actor::StoreActor;
+pub use block::BlockError;
 pub use datadir::{DataDir, DataDirError};
-pub use head::{Head, HeadStats};
+pub use db::{Db, DbError, DbOptions, DiskStats};
+pub use head::{Head, HeadFootprint, HeadStats};
+pub use wal::{ReplayStats, WalLogError};
 
 use crate::model::{Labels, Matcher, Sample};
 use std::sync::Arc;

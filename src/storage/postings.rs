@@ -97,6 +97,22 @@ impl Postings {
             .collect()
     }
 
+    /// (label name, bytes of its distinct values): what each label's values cost in memory.
+    pub(crate) fn value_bytes(&self) -> Vec<(String, usize)> {
+        self.index
+            .iter()
+            .map(|(n, vs)| (n.to_string(), vs.keys().map(|v| v.len()).sum()))
+            .collect()
+    }
+
+    /// ("name=value", series count) for every label pair.
+    pub(crate) fn pair_counts(&self) -> Vec<(String, usize)> {
+        self.index
+            .iter()
+            .flat_map(|(n, vs)| vs.iter().map(move |(v, r)| (format!("{n}={v}"), r.len())))
+            .collect()
+    }
+
     /// Series count per value of one label (e.g. per metric name), for the TSDB status page.
     pub(crate) fn value_counts(&self, name: &str) -> Vec<(String, usize)> {
         self.index

@@ -3,6 +3,7 @@
 //! vectors and `histogram.rs` the classic-histogram functions. Semantics follow
 //! Prometheus 3.x `promql/functions.go`.
 
+mod elementwise;
 mod extended;
 mod histogram;
 mod info;
@@ -52,6 +53,9 @@ pub(crate) fn eval_call(
                 .into(),
         );
     }
+    if elementwise::applies(name, args) {
+        return elementwise::eval(ev, name, args);
+    }
     if let Some(i) = func
         .args
         .iter()
@@ -88,17 +92,6 @@ fn per_step(ev: &Evaluator, f: impl Fn(i64) -> f64) -> Vec<Series> {
     }]
 }
 
-/// Applies `f` to every element, marking the metric name for removal.
-fn map_values(v: &[Elem], f: impl Fn(f64) -> f64) -> Vec<Elem> {
-    v.iter()
-        .map(|e| Elem {
-            labels: e.labels.clone(),
-            v: f(e.v),
-            drop_name: true,
-        })
-        .collect()
-}
-
 fn scalar_arg(vecs: &[Vec<Elem>], i: usize) -> f64 {
     vecs.get(i)
         .and_then(|v| v.first())
@@ -116,63 +109,6 @@ fn instant_fn(
     let empty = Vec::new();
     let v = vecs.first().unwrap_or(&empty);
     let out = match name {
-        "abs" => map_values(v, f64::abs),
-        "ceil" => map_values(v, f64::ceil),
-        "floor" => map_values(v, f64::floor),
-        "exp" => map_values(v, f64::exp),
-        "sqrt" => map_values(v, f64::sqrt),
-        "ln" => map_values(v, f64::ln),
-        "log2" => map_values(v, f64::log2),
-        "log10" => map_values(v, f64::log10),
-        "sin" => map_values(v, f64::sin),
-        "cos" => map_values(v, f64::cos),
-        "tan" => map_values(v, f64::tan),
-        "asin" => map_values(v, f64::asin),
-        "acos" => map_values(v, f64::acos),
-        "atan" => map_values(v, f64::atan),
-        "sinh" => map_values(v, f64::sinh),
-        "cosh" => map_values(v, f64::cosh),
-        "tanh" => map_values(v, f64::tanh),
-        "asinh" => map_values(v, f64::asinh),
-        "acosh" => map_values(v, f64::acosh),
-        "atanh" => map_values(v, f64::atanh),
-        "rad" => map_values(v, f64::to_radians),
-        "deg" => map_values(v, f64::to_degrees),
-        "sgn" => map_values(v, |x| {
-            if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                x
-            }
-        }),
-        "timestamp" => map_values(v, |_| t as f64 / 1000.0),
-        "clamp" => {
-            let (lo, hi) = (scalar_arg(vecs, 1), scalar_arg(vecs, 2));
-            if hi < lo {
-                Vec::new()
-            } else {
-                map_values(v, |x| x.max(lo).min(hi))
-            }
-        }
-        "clamp_max" => {
-            let hi = scalar_arg(vecs, 1);
-            map_values(v, |x| x.min(hi))
-        }
-        "clamp_min" => {
-            let lo = scalar_arg(vecs, 1);
-            map_values(v, |x| x.max(lo))
-        }
-        "round" => {
-            let to = if vecs.len() > 1 {
-                scalar_arg(vecs, 1)
-            } else {
-                1.0
-            };
-            let inv = 1.0 / to;
-            map_values(v, |x| (x * inv + 0.5).floor() / inv)
-        }
         "scalar" => vec![Elem::new(
             Labels::empty(),
             if v.len() == 1 { v[0].v } else { f64::NAN },
@@ -194,7 +130,10 @@ fn instant_fn(
             }
         }
         "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
-        | "month" | "year" => date_fn(name, vecs, t),
+        | "month" | "year" => vec![Elem::new(
+            Labels::empty(),
+            date_field(name, t as f64 / 1000.0),
+        )],
         "sort" => sorted(v, |a, b| cmp_nan_last(a.v, b.v)),
         "sort_desc" => sorted(v, |a, b| cmp_nan_last(-a.v, -b.v)),
         "sort_by_label" => sorted(v, |a, b| by_labels(a, b, strings)),
@@ -341,28 +280,23 @@ fn trim_zeros(d: &[u8]) -> &[u8] {
     &d[n.min(d.len().saturating_sub(1))..]
 }
 
-fn date_fn(name: &str, vecs: &[Vec<Elem>], t: i64) -> Vec<Elem> {
-    let calc = |secs: f64| -> f64 {
-        if !secs.is_finite() {
-            return f64::NAN;
-        }
-        let Some(d) = Utc.timestamp_opt(secs as i64, 0).single() else {
-            return f64::NAN;
-        };
-        (match name {
-            "day_of_month" => d.day(),
-            "day_of_week" => d.weekday().num_days_from_sunday(),
-            "day_of_year" => d.ordinal(),
-            "hour" => d.hour(),
-            "minute" => d.minute(),
-            "month" => d.month(),
-            "year" => d.year() as u32,
-            _ => days_in_month(d.year(), d.month()),
-        }) as f64
+/// A calendar field of a Unix time in seconds, in UTC (seconds are truncated, as in Go).
+pub(super) fn date_field(name: &str, secs: f64) -> f64 {
+    if !secs.is_finite() {
+        return f64::NAN;
+    }
+    let Some(d) = Utc.timestamp_opt(secs as i64, 0).single() else {
+        return f64::NAN;
     };
-    match vecs.first() {
-        None => vec![Elem::new(Labels::empty(), calc(t as f64 / 1000.0))],
-        Some(v) => map_values(v, calc),
+    match name {
+        "day_of_month" => d.day() as f64,
+        "day_of_week" => d.weekday().num_days_from_sunday() as f64,
+        "day_of_year" => d.ordinal() as f64,
+        "hour" => d.hour() as f64,
+        "minute" => d.minute() as f64,
+        "month" => d.month() as f64,
+        "year" => d.year() as f64,
+        _ => days_in_month(d.year(), d.month()) as f64,
     }
 }
 

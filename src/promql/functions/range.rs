@@ -49,7 +49,7 @@ pub(super) fn eval(
         let mut present = vec![false; steps.len()];
         for s in &ws.series {
             for (k, &t) in steps.iter().enumerate() {
-                let end = ws.eff_time(t, ev);
+                let end = ws.eff_time(t);
                 if !window(&s.points, end - ws.range, end).is_empty() {
                     present[k] = true;
                 }
@@ -71,11 +71,12 @@ pub(super) fn eval(
         }
         return Ok(out);
     }
+    let mut params: Vec<f64> = Vec::with_capacity(scalars.len());
     for s in &ws.series {
         ev.check_deadline()?;
         let mut points = Vec::new();
         for (k, &t) in steps.iter().enumerate() {
-            let end = ws.eff_time(t, ev);
+            let end = ws.eff_time(t);
             let start = end - ws.range;
             if ws.edge != EdgeMode::Plain {
                 let data = window(&s.points, start - before, end + after);
@@ -90,7 +91,8 @@ pub(super) fn eval(
             if w.is_empty() {
                 continue;
             }
-            let params: Vec<f64> = scalars.iter().map(|v| v[k]).collect();
+            params.clear();
+            params.extend(scalars.iter().map(|v| v[k]));
             let ctx = Window {
                 points: w,
                 start,

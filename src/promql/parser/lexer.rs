@@ -34,6 +34,10 @@ pub enum Tok {
     Gte,
     EqlRegex,
     NeqRegex,
+    /// `</`: keep only histogram buckets below a bound.
+    TrimUpper,
+    /// `>/`: keep only histogram buckets above a bound.
+    TrimLower,
     Eof,
 }
 
@@ -77,6 +81,8 @@ fn op_text(t: &Tok) -> &'static str {
         Tok::Gte => ">=",
         Tok::EqlRegex => "=~",
         Tok::NeqRegex => "!~",
+        Tok::TrimUpper => "</",
+        Tok::TrimLower => ">/",
         _ => "?",
     }
 }
@@ -128,8 +134,10 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
             b'!' if two == b'=' => (Tok::Neq, 2),
             b'!' if two == b'~' => (Tok::NeqRegex, 2),
             b'<' if two == b'=' => (Tok::Lte, 2),
+            b'<' if two == b'/' => (Tok::TrimUpper, 2),
             b'<' => (Tok::Lss, 1),
             b'>' if two == b'=' => (Tok::Gte, 2),
+            b'>' if two == b'/' => (Tok::TrimLower, 2),
             b'>' => (Tok::Gtr, 1),
             b'"' | b'\'' | b'`' => {
                 let (s, len) = lex_string(input, i)?;

@@ -7,6 +7,7 @@
 //! suite enables (experimental functions, duration expressions).
 
 mod ast;
+mod binary;
 mod functions;
 mod lexer;
 mod modifiers;

@@ -9,7 +9,7 @@ use crate::model::{MatchOp, Matcher, METRIC_NAME};
 
 pub struct Parser<'a> {
     input: &'a str,
-    toks: Vec<Token>,
+    pub(super) toks: Vec<Token>,
     pub(super) i: usize,
     /// Set while parsing the label selector of `info()`, which may match everything.
     any_selector: bool,
@@ -57,6 +57,17 @@ impl<'a> Parser<'a> {
     }
 
     pub(super) fn unexpected(&self, ctx: &str) -> ParseError {
+        match self.peek() {
+            Tok::Eof => {
+                if let Some(open) = self.innermost_unclosed() {
+                    return self.err_at(self.pos(), open.into());
+                }
+            }
+            Tok::RParen => {
+                return self.err_at(self.pos(), "unexpected right parenthesis ')'".into())
+            }
+            _ => {}
+        }
         let what = self.peek().describe();
         let msg = if ctx.is_empty() {
             format!("unexpected {what}")
@@ -64,6 +75,25 @@ impl<'a> Parser<'a> {
             format!("unexpected {what} {ctx}")
         };
         self.err_at(self.pos(), msg)
+    }
+
+    /// What is left open at the current token, as Prometheus reports it at the end of input.
+    fn innermost_unclosed(&self) -> Option<&'static str> {
+        let mut stack = Vec::new();
+        for t in &self.toks[..self.i.min(self.toks.len())] {
+            match t.tok {
+                Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(t.tok.clone()),
+                Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        stack.last().map(|t| match t {
+            Tok::LParen => "unclosed left parenthesis",
+            Tok::LBracket => "unclosed left bracket",
+            _ => "unexpected end of input inside braces",
+        })
     }
 
     pub(super) fn expect(&mut self, t: Tok, ctx: &str) -> PResult<()> {
@@ -93,6 +123,8 @@ impl<'a> Parser<'a> {
             Tok::Lss => BinOp::Lss,
             Tok::Gte => BinOp::Gte,
             Tok::Lte => BinOp::Lte,
+            Tok::TrimUpper => BinOp::TrimUpper,
+            Tok::TrimLower => BinOp::TrimLower,
             Tok::Ident(s) => match s.to_ascii_lowercase().as_str() {
                 "and" => BinOp::And,
                 "or" => BinOp::Or,
@@ -126,219 +158,6 @@ impl<'a> Parser<'a> {
             lhs = self.build_binary(op, op_pos, lhs, rhs, return_bool, matching)?;
         }
         Ok(lhs)
-    }
-
-    /// Parses `on(...)`/`ignoring(...)` and `group_left(...)`/`group_right(...)`.
-    fn parse_matching(&mut self, op: BinOp) -> PResult<Option<VectorMatching>> {
-        let on = if self.peek_keyword("on") {
-            true
-        } else if self.peek_keyword("ignoring") {
-            false
-        } else {
-            return Ok(None);
-        };
-        self.next();
-        let labels = self.parse_label_list()?;
-        let mut m = VectorMatching {
-            card: if op.is_set() {
-                Cardinality::ManyToMany
-            } else {
-                Cardinality::OneToOne
-            },
-            on,
-            labels,
-            include: Vec::new(),
-            fill_left: None,
-            fill_right: None,
-        };
-        let group_pos = self.pos();
-        let card = if self.peek_keyword("group_left") {
-            Some(Cardinality::ManyToOne)
-        } else if self.peek_keyword("group_right") {
-            Some(Cardinality::OneToMany)
-        } else {
-            None
-        };
-        if let Some(card) = card {
-            self.next();
-            if op.is_set() {
-                return Err(self.err_at(
-                    group_pos,
-                    format!("no grouping allowed for {:?} operation", op.as_str()),
-                ));
-            }
-            m.card = card;
-            if self.peek() == &Tok::LParen {
-                m.include = self.parse_label_list()?;
-            }
-            if on {
-                if let Some(l) = m.include.iter().find(|l| m.labels.contains(l)) {
-                    return Err(self.err_at(
-                        group_pos,
-                        format!("label {l:?} must not occur in ON and GROUP clause at once"),
-                    ));
-                }
-            }
-        }
-        Ok(Some(m))
-    }
-
-    /// `fill(v)`, `fill_left(v)`, `fill_right(v)` after the matching clause.
-    fn parse_fill(
-        &mut self,
-        op: BinOp,
-        mut matching: Option<VectorMatching>,
-    ) -> PResult<Option<VectorMatching>> {
-        loop {
-            let which = match self.peek() {
-                Tok::Ident(s)
-                    if self.toks.get(self.i + 1).map(|t| &t.tok) == Some(&Tok::LParen) =>
-                {
-                    match s.to_ascii_lowercase().as_str() {
-                        "fill" => 0,
-                        "fill_left" => 1,
-                        "fill_right" => 2,
-                        _ => return Ok(matching),
-                    }
-                }
-                _ => return Ok(matching),
-            };
-            self.next();
-            self.next();
-            let neg = match self.peek() {
-                Tok::Sub => {
-                    self.next();
-                    true
-                }
-                Tok::Add => {
-                    self.next();
-                    false
-                }
-                _ => false,
-            };
-            let v = match self.next() {
-                Tok::Number(v) => v,
-                _ => {
-                    self.i -= 1;
-                    return Err(self.unexpected("in fill modifier, expected a number"));
-                }
-            };
-            let v = if neg { -v } else { v };
-            self.expect(Tok::RParen, "in fill modifier, expected \")\"")?;
-            let m = matching.get_or_insert_with(|| VectorMatching {
-                card: if op.is_set() {
-                    Cardinality::ManyToMany
-                } else {
-                    Cardinality::OneToOne
-                },
-                on: false,
-                labels: Vec::new(),
-                include: Vec::new(),
-                fill_left: None,
-                fill_right: None,
-            });
-            if which != 2 {
-                m.fill_left = Some(v);
-            }
-            if which != 1 {
-                m.fill_right = Some(v);
-            }
-        }
-    }
-
-    /// `(a, "b", c)`: label names, possibly quoted, trailing comma allowed.
-    fn parse_label_list(&mut self) -> PResult<Vec<String>> {
-        self.expect(Tok::LParen, "in grouping opts, expected \"(\"")?;
-        let mut out = Vec::new();
-        loop {
-            match self.next() {
-                Tok::RParen => return Ok(out),
-                Tok::Ident(s) | Tok::Str(s) => out.push(s),
-                _ => {
-                    self.i -= 1;
-                    return Err(self.unexpected("in grouping opts, expected label"));
-                }
-            }
-            match self.next() {
-                Tok::Comma => {}
-                Tok::RParen => return Ok(out),
-                _ => {
-                    self.i -= 1;
-                    return Err(self.unexpected("in grouping opts, expected \")\" or \",\""));
-                }
-            }
-        }
-    }
-
-    fn build_binary(
-        &self,
-        op: BinOp,
-        pos: usize,
-        lhs: Expr,
-        rhs: Expr,
-        return_bool: bool,
-        matching: Option<VectorMatching>,
-    ) -> PResult<Expr> {
-        let (lt, rt) = (lhs.value_type(), rhs.value_type());
-        let ok = |t| t == ValueType::Scalar || t == ValueType::Vector;
-        if !ok(lt) || !ok(rt) {
-            return Err(self.err_at(
-                pos,
-                "binary expression must contain only scalar and instant vector types".into(),
-            ));
-        }
-        if return_bool && !op.is_comparison() {
-            return Err(self.err_at(
-                pos,
-                "bool modifier can only be used on comparison operators".into(),
-            ));
-        }
-        let both_vectors = lt == ValueType::Vector && rt == ValueType::Vector;
-        if op.is_comparison() && !return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar
-        {
-            return Err(self.err_at(
-                pos,
-                "comparisons between scalars must use BOOL modifier".into(),
-            ));
-        }
-        if op.is_set() && !both_vectors {
-            return Err(self.err_at(
-                pos,
-                format!(
-                    "set operator {:?} not allowed in binary scalar expression",
-                    op.as_str()
-                ),
-            ));
-        }
-        if matching.is_some() && !both_vectors {
-            return Err(self.err_at(
-                pos,
-                "vector matching only allowed between instant vectors".into(),
-            ));
-        }
-        let matching = if both_vectors {
-            Some(matching.unwrap_or(VectorMatching {
-                card: if op.is_set() {
-                    Cardinality::ManyToMany
-                } else {
-                    Cardinality::OneToOne
-                },
-                on: false,
-                labels: Vec::new(),
-                include: Vec::new(),
-                fill_left: None,
-                fill_right: None,
-            }))
-        } else {
-            None
-        };
-        Ok(Expr::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-            return_bool,
-            matching,
-        })
     }
 
     fn parse_unary(&mut self) -> PResult<Expr> {
@@ -411,7 +230,9 @@ impl<'a> Parser<'a> {
             };
             self.next();
             let mut args = Vec::new();
+            let mut arg_pos = Vec::new();
             while self.peek() != &Tok::RParen {
+                arg_pos.push(self.pos());
                 self.any_selector = func.name == "info" && args.len() == 1;
                 let arg = self.parse_expr(0);
                 self.any_selector = false;
@@ -425,7 +246,7 @@ impl<'a> Parser<'a> {
                 }
             }
             self.next();
-            self.check_call(func, &args, pos)?;
+            self.check_call(func, &args, pos, &arg_pos)?;
             return Ok(Expr::Call { func, args });
         }
         if self.peek() == &Tok::LBrace {
@@ -437,7 +258,13 @@ impl<'a> Parser<'a> {
         Ok(Expr::Vector(sel))
     }
 
-    fn check_call(&self, func: &'static FuncDef, args: &[Expr], pos: usize) -> PResult<()> {
+    fn check_call(
+        &self,
+        func: &'static FuncDef,
+        args: &[Expr],
+        pos: usize,
+        arg_pos: &[usize],
+    ) -> PResult<()> {
         let nargs = func.args.len();
         let got = args.len();
         if func.variadic == 0 {
@@ -476,7 +303,7 @@ impl<'a> Parser<'a> {
             let want = func.args[i.min(nargs.saturating_sub(1))];
             if a.value_type() != want {
                 return Err(self.err_at(
-                    pos,
+                    arg_pos.get(i).copied().unwrap_or(pos),
                     format!(
                         "expected type {want} in call to function {:?}, got {}",
                         func.name,

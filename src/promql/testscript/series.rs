@@ -160,6 +160,8 @@ pub fn parse_values(s: &str, line: usize) -> Result<Vec<SeqValue>, ScriptError> 
         let split = (1..hb.len())
             .find(|&i| (hb[i] == b'+' || hb[i] == b'-') && !matches!(hb[i - 1], b'e' | b'E'));
         let (start, step) = match split {
+            // The step itself is unsigned: `A+-BxN` is not a sequence.
+            Some(i) if head[i + 1..].starts_with(['+', '-']) => return Err(bad()),
             Some(i) => (
                 parse_number(&head[..i]).ok_or_else(bad)?,
                 parse_number(&head[i..]).ok_or_else(bad)?,
@@ -198,6 +200,7 @@ mod tests {
                 .collect();
             assert_eq!(&got, want, "{input}");
         }
+        assert!(parse_values("1+-1x3", 1).is_err());
         let v = parse_values("_x2 stale {{schema:0 sum:1}}x1", 1).unwrap();
         assert_eq!(v.len(), 5);
         assert_eq!(v[0], SeqValue::Omitted);
