@@ -144,6 +144,7 @@ fn targets_page_lists_jobs_states_and_filters() {
         ("/config", "config"),
         ("/tsdb-status", "tsdb-status"),
         ("/alerts", "alerts"),
+        ("/service-discovery", "service-discovery"),
     ] {
         let (code, body) = get(&p.url(path)).expect("status page");
         assert_eq!(code, 200, "{path}");
@@ -217,6 +218,14 @@ fn markup_in_labels_is_shown_as_text_and_never_runs() {
     assert_eq!(title(&dom), "Targets - Pyrometer", "a label's script ran");
     assert!(dom.contains("evil=\"&lt;script&gt;document.title=\"pwned-script\"&lt;/script&gt;\""));
     assert!(!dom.contains("<script>document.title"));
+    assert!(!dom.contains("<img"), "a label became an element: {dom}");
+
+    let dom = dump_dom(&p.url("/service-discovery"));
+    assert_eq!(
+        title(&dom),
+        "Service Discovery - Pyrometer",
+        "a label's script ran"
+    );
     assert!(!dom.contains("<img"), "a label became an element: {dom}");
 
     let expr = urlencode("up{job=\"xss\"}");

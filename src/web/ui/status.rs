@@ -151,8 +151,26 @@ fn top_table(out: &mut String, title: &str, column: &str, mut rows: Vec<(String,
 }
 
 pub(super) async fn tsdb(s: web::Data<AppState>) -> HttpResponse {
-    let stats = s.db.head().stats();
-    let by_label = s.db.head().label_cardinality();
+    let db = s.db.clone();
+    // The footprint is one pass over every series: off the web worker, as the API does it.
+    match actix_web::rt::task::spawn_blocking(move || tsdb_body(&db)).await {
+        Ok(body) => layout("TSDB Status", &body),
+        Err(e) => layout(
+            "TSDB Status",
+            &format!(
+                "<h1>TSDB Status</h1><p class=\"alert-error\">cannot compute tsdb statistics: {}</p>",
+                escape(&e.to_string())
+            ),
+        ),
+    }
+}
+
+fn tsdb_body(db: &crate::storage::Db) -> String {
+    let head = db.head();
+    let stats = head.stats();
+    let foot = head.footprint();
+    let disk = db.disk_stats();
+    let by_label = head.label_cardinality();
     let pairs: usize = by_label.iter().map(|(_, values, _)| values).sum();
     let ms_time = |ms: i64| -> String {
         if stats.samples == 0 {
@@ -165,22 +183,40 @@ pub(super) async fn tsdb(s: web::Data<AppState>) -> HttpResponse {
         };
         format!("{} ({ms})", time_text(t))
     };
+    let per = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
     let mut body = String::from("<h1>TSDB Status</h1><h2>Head Stats</h2>");
     kv_table(
         &mut body,
         &[
             ("Number of series", stats.series.to_string()),
+            ("Number of chunks", foot.chunks.to_string()),
             ("Number of samples", stats.samples.to_string()),
             ("Number of label pairs", pairs.to_string()),
             ("Current min time", escape(&ms_time(stats.min_time))),
             ("Current max time", escape(&ms_time(stats.max_time))),
         ],
     );
+    body.push_str("<h2>Storage</h2>");
+    kv_table(
+        &mut body,
+        &[
+            ("Head chunk bytes", foot.chunk_bytes.to_string()),
+            (
+                "Head chunk bytes per sample",
+                format!("{:.2}", per(foot.chunk_bytes as f64, foot.samples)),
+            ),
+            ("Head estimated bytes", foot.estimated_bytes.to_string()),
+            ("Blocks", disk.blocks.to_string()),
+            ("Block bytes", disk.block_bytes.to_string()),
+            ("Block samples", disk.block_samples.to_string()),
+            ("WAL bytes", disk.wal_bytes.to_string()),
+        ],
+    );
     top_table(
         &mut body,
         "Top 10 series count by metric names",
         "Name",
-        s.db.head().series_per_metric(),
+        head.series_per_metric(),
     );
     top_table(
         &mut body,
@@ -190,12 +226,15 @@ pub(super) async fn tsdb(s: web::Data<AppState>) -> HttpResponse {
     );
     top_table(
         &mut body,
-        "Top 10 label names with series count",
+        "Top 10 label names with high memory usage",
         "Name",
-        by_label
-            .into_iter()
-            .map(|(n, _, series)| (n, series))
-            .collect(),
+        head.label_value_bytes(),
     );
-    layout("TSDB Status", &body)
+    top_table(
+        &mut body,
+        "Top 10 series count by label value pairs",
+        "Name",
+        head.label_pair_counts(),
+    );
+    body
 }

@@ -53,7 +53,7 @@ fn target(pool: &str, host: &str, extra: &[(&str, &str)], state: HealthState) ->
 
 /// State with a pool `node` of `n` targets (every third down) and a pool `xss` whose labels
 /// and error carry markup.
-fn state(n: usize) -> web::Data<AppState> {
+fn state(n: usize) -> (web::Data<AppState>, tempfile::TempDir) {
     let registry = Arc::new(TargetRegistry::new());
     for i in 0..n {
         let state = if i % 3 == 0 {
@@ -80,18 +80,14 @@ fn state(n: usize) -> web::Data<AppState> {
     app_state(registry)
 }
 
-fn app_state(registry: Arc<TargetRegistry>) -> web::Data<AppState> {
+/// The state and the temporary data directory its storage lives in (removed when dropped).
+fn app_state(registry: Arc<TargetRegistry>) -> (web::Data<AppState>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("data dir");
+    let db = Db::open(dir.path(), DbOptions::default()).expect("open storage");
     let config = Config::from_yaml("scrape_configs:\n  - job_name: node\n", "test.yml")
         .expect("test config");
-    web::Data::new(AppState {
-        // The directory outlives the test's server; it is tiny and under the temp dir.
-        db: Arc::new(
-            Db::open(
-                &tempfile::tempdir().expect("tempdir").keep(),
-                DbOptions::default(),
-            )
-            .expect("db"),
-        ),
+    let state = web::Data::new(AppState {
+        db: Arc::new(db),
         registry,
         metrics: Arc::new(SelfMetrics::new()),
         config: Arc::new(RwLock::new(Arc::new(config))),
@@ -101,7 +97,8 @@ fn app_state(registry: Arc<TargetRegistry>) -> web::Data<AppState> {
         reloader: Arc::new(NoReload),
         quit: Arc::new(tokio::sync::Notify::new()),
         engine: crate::promql::Engine::default(),
-    })
+    });
+    (state, dir)
 }
 
 async fn get(s: &web::Data<AppState>, path: &str) -> (u16, String) {
@@ -122,7 +119,7 @@ fn escape_neutralizes_markup() {
 
 #[actix_web::test]
 async fn every_page_answers_with_the_navigation() {
-    let s = state(3);
+    let (s, _dir) = state(3);
     for path in [
         "/graph",
         "/alerts",
@@ -131,6 +128,7 @@ async fn every_page_answers_with_the_navigation() {
         "/config",
         "/tsdb-status",
         "/targets",
+        "/service-discovery",
     ] {
         let (code, body) = get(&s, path).await;
         assert_eq!(code, 200, "{path}");
@@ -150,7 +148,8 @@ async fn every_page_answers_with_the_navigation() {
 
 #[actix_web::test]
 async fn targets_page_escapes_labels_and_errors() {
-    let (_, body) = get(&state(1), "/targets").await;
+    let (s, _dir) = state(1);
+    let (_, body) = get(&s, "/targets").await;
     assert!(body.contains("x=&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;"));
     assert!(body.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
     assert!(body.contains("connection refused &lt;b&gt;evil:1&lt;/b&gt;"));
@@ -159,7 +158,7 @@ async fn targets_page_escapes_labels_and_errors() {
 
 #[actix_web::test]
 async fn targets_page_counts_filters_and_limits_rows_per_pool() {
-    let s = state(300);
+    let (s, _dir) = state(300);
     let (_, body) = get(&s, "/targets").await;
     assert!(body.contains("<b>node</b> (200/300 up)"));
     assert!(body.contains("<b>xss</b> (0/1 up)"));
@@ -188,7 +187,7 @@ async fn pools_past_the_page_budget_fold_to_their_header() {
             registry.insert(Arc::new(target(&name, &host, &[], HealthState::Up)));
         }
     }
-    let s = app_state(registry);
+    let (s, _dir) = app_state(registry);
     let (_, body) = get(&s, "/targets").await;
     // 20 pools of 50 fill the 1000-row budget; the other 10 are folded.
     assert_eq!(body.matches("<tr class=\"target\">").count(), 1000);
@@ -200,7 +199,7 @@ async fn pools_past_the_page_budget_fold_to_their_header() {
 
 #[actix_web::test]
 async fn status_pages_show_config_flags_and_runtime() {
-    let s = state(2);
+    let (s, _dir) = state(2);
     let (_, config) = get(&s, "/config").await;
     assert!(config.contains("job_name: node"));
     let (_, flags) = get(&s, "/flags").await;
