@@ -105,6 +105,9 @@ impl System {
                 "-retentionPeriod=1d".to_string(),
                 // Its default hides the last 30 s from queries; the others answer up to now.
                 "-search.latencyOffset=0s".to_string(),
+                // Its default refuses queries over more than 300k series; the dashboards
+                // here touch up to 1M, which the others answer.
+                "-search.maxUniqueTimeseries=5000000".to_string(),
             ],
         }
     }
@@ -155,8 +158,20 @@ impl System {
                     .to_string()
             })
             .filter(|s| !s.is_empty())
+            .or_else(|| package_version(bin))
             .unwrap_or_else(|| "unknown".to_string())
     }
+}
+
+/// The Debian package version of an installed binary (some builds print no version).
+fn package_version(bin: &Path) -> Option<String> {
+    let name = bin.file_name()?.to_str()?;
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", name])
+        .output()
+        .ok()?;
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!v.is_empty()).then(|| format!("{name} {v} (Debian package)"))
 }
 
 /// Sum of the values of every sample of `name` whose label text contains `label_filter`.
