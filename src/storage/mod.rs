@@ -14,6 +14,7 @@
 //!   map, samples in compressed chunks, an inverted index for matchers.
 //! - `wal.rs`: what the head logs and when, and the replay at start-up (formats in
 //!   `crate::tsdb::wal`, `docs/format/wal.md`).
+//! - `snapshot.rs`: the head saved at clean shutdown, so a restart skips the WAL replay.
 //! - `block.rs`: immutable files for chunks that left memory (`docs/format/blocks.md`).
 //! - [`StoreActor`]: the WAL flush cadence, persistence and retention in the background.
 
@@ -26,6 +27,7 @@ mod head;
 mod head_read;
 mod postings;
 mod series;
+mod snapshot;
 mod wal;
 
 #[cfg(test)]
@@ -36,6 +38,7 @@ pub use block::BlockError;
 pub use datadir::{DataDir, DataDirError};
 pub use db::{Db, DbError, DbOptions, DiskStats};
 pub use head::{Head, HeadFootprint, HeadStats};
+pub use snapshot::SnapshotError;
 pub use wal::{ReplayStats, WalLogError};
 
 use crate::model::{Labels, Matcher, Sample};
