@@ -13,8 +13,10 @@
 
 use super::block::{self, Block, BlockError};
 use super::head::{Head, HeadFootprint, HeadStats};
+use super::snapshot;
 use super::wal::{self, ReplayStats, WalLog, WalLogError};
 use super::{Appendable, Appender};
+use crate::tsdb::wal::ReplayReport;
 use parking_lot::{Mutex, RwLock};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -106,7 +108,10 @@ impl Db {
             .max()
             .map_or(1, |n| n + 1);
         let wal_dir = dir.join("wal");
-        let replay = wal::replay_into(&head, &wal_dir, persisted_before)?;
+        let replay = match load_snapshot(dir, &wal_dir, &mut head) {
+            Some(r) => r,
+            None => wal::replay_into(&head, &wal_dir, persisted_before)?,
+        };
         for c in &replay.report.corruptions {
             log::warn!(
                 "write-ahead log in {} is damaged, replay stopped early: {c}",
@@ -121,10 +126,11 @@ impl Db {
         head.attach_wal(wal.clone());
         let replay_time = started.elapsed();
         log::info!(
-            "storage opened in {:.3}s: {} blocks, {} series and {} samples replayed from the write-ahead log ({} unknown refs, {} already persisted)",
+            "storage opened in {:.3}s: {} blocks, {} series from the head snapshot, {} series and {} samples replayed from the write-ahead log ({} unknown refs, {} already persisted)",
             replay_time.as_secs_f64(),
             blocks.len(),
-            head.stats().series,
+            replay.snapshot_series,
+            head.stats().series - replay.snapshot_series,
             replay.report.samples,
             replay.unknown_refs,
             replay.skipped_persisted,
@@ -186,9 +192,19 @@ impl Db {
         self.wal.flush();
     }
 
-    /// Flushes and syncs the WAL, for a clean shutdown.
+    /// Flushes and syncs the WAL, then writes a head snapshot so the next start need not
+    /// replay the WAL; for a clean shutdown, after appends stopped.
     pub fn close(&self) {
         self.wal.sync();
+        let _g = self.maintenance.lock();
+        let started = Instant::now();
+        match snapshot::write(&self.dir.join(SNAPSHOT), &self.head, self.wal.end()) {
+            Ok(n) => log::info!(
+                "head snapshot of {n} series written in {:.3}s",
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => log::warn!("no head snapshot, the next start replays the WAL: {e}"),
+        }
     }
 
     /// Moves every chunk older than the cut for `now` (ms) into a new block, then
@@ -282,6 +298,43 @@ impl Db {
 impl Appendable for Db {
     fn appender(&self) -> Box<dyn Appender + '_> {
         self.head.appender()
+    }
+}
+
+/// The head snapshot written at clean shutdown (`snapshot.rs`).
+const SNAPSHOT: &str = "head.snapshot";
+
+/// Loads the head snapshot if it matches where the WAL ends, and deletes it either way.
+/// Returns the replay outcome to open the WAL with, or `None` to replay the WAL instead.
+fn load_snapshot(dir: &Path, wal_dir: &Path, head: &mut Head) -> Option<ReplayStats> {
+    let path = dir.join(SNAPSHOT);
+    if !path.exists() {
+        return None;
+    }
+    let end = wal::end_on_disk(wal_dir);
+    let res = end.map(|e| snapshot::load(&path, head, e));
+    if let Err(e) = std::fs::remove_file(&path) {
+        log::warn!("cannot delete head snapshot {}: {e}", path.display());
+    }
+    match (end, res) {
+        (Some((seg, _)), Some(Ok(Some(n)))) => Some(ReplayStats {
+            report: ReplayReport {
+                next_segment: seg + 1,
+                ..ReplayReport::default()
+            },
+            snapshot_series: n,
+            ..ReplayStats::default()
+        }),
+        (_, Some(Err(e))) => {
+            log::warn!("{e}; replaying the write-ahead log instead");
+            // A snapshot that failed part-way may have left series behind.
+            *head = Head::new();
+            None
+        }
+        _ => {
+            log::info!("head snapshot is older than the write-ahead log; replaying the log");
+            None
+        }
     }
 }
 

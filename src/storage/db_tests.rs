@@ -67,13 +67,53 @@ fn clean_restart_replays_everything() {
     assert_eq!(want.len(), 40);
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(all(&db, 0, i64::MAX), want);
-    assert!(db.replay_stats().0.report.corruptions.is_empty());
+    assert_eq!(
+        db.replay_stats().0.snapshot_series,
+        40,
+        "loaded from the snapshot"
+    );
+    assert!(!dir.path().join("head.snapshot").exists());
     // Appends continue after the replayed samples, and new series get fresh refs.
     let mut app = db.appender();
     app.append(&ls("c", 0), 40 * MIN, 1e9);
     app.append(&ls("new", 0), 40 * MIN, 1.0);
     let st = app.commit();
     assert_eq!((st.appended, st.series_created), (2, 1));
+    // A crash now: no snapshot, the WAL (old segments and the new one) has everything.
+    db.flush_wal();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.replay_stats().0.snapshot_series, 0);
+    assert_eq!(all(&db, 0, i64::MAX).len(), 41);
+    assert_eq!(all(&db, 0, i64::MAX)[0].samples.len(), 161);
+}
+
+/// A snapshot is used only if the WAL ends where it was taken; a stale or damaged one is
+/// ignored and the WAL replayed.
+#[test]
+fn stale_or_damaged_snapshot_falls_back_to_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    fill(&db, 3, 0, 10 * MIN);
+    db.close();
+    fill(&db, 3, 10 * MIN, 20 * MIN); // written after the snapshot
+    db.flush_wal();
+    let want = all(&db, 0, i64::MAX);
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.replay_stats().0.snapshot_series, 0);
+    assert_eq!(all(&db, 0, i64::MAX), want);
+
+    db.close();
+    drop(db);
+    let snap = dir.path().join("head.snapshot");
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&snap, bytes).unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.replay_stats().0.snapshot_series, 0);
+    assert_eq!(all(&db, 0, i64::MAX), want);
 }
 
 /// A write cut short by a crash: the torn record is dropped with a warning, everything

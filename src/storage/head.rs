@@ -106,6 +106,43 @@ impl Head {
             .push(r);
     }
 
+    /// Recreates a series from a snapshot, under its old ref, with its chunks.
+    pub(super) fn restore(
+        &self,
+        r: SeriesRef,
+        labels: &Labels,
+        chunks: Vec<SealedChunk>,
+        last: Option<(i64, u64)>,
+    ) {
+        if self.series.contains_key(&r) {
+            return;
+        }
+        for (min, max) in chunks.iter().filter_map(SealedChunk::time_range) {
+            self.min_time
+                .fetch_min(min as u64 ^ SIGN, Ordering::Relaxed);
+            self.max_time
+                .fetch_max(max as u64 ^ SIGN, Ordering::Relaxed);
+        }
+        let samples: usize = chunks.iter().map(SealedChunk::len).sum();
+        self.samples_total.fetch_add(samples, Ordering::Relaxed);
+        self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
+        let interned = self.intern(labels);
+        self.postings.write().add(r, &interned);
+        self.series
+            .insert(r, Arc::new(MemSeries::restored(interned, chunks, last)));
+        self.by_hash
+            .entry(labels.stable_hash())
+            .or_default()
+            .push(r);
+    }
+
+    /// Every series with its ref, sorted by ref, for a snapshot.
+    pub(super) fn all_series(&self) -> Vec<(SeriesRef, Arc<MemSeries>)> {
+        let mut v: Vec<_> = self.series.iter().map(|s| (*s.key(), s.clone())).collect();
+        v.sort_by_key(|(r, _)| *r);
+        v
+    }
+
     fn insert(&self, r: SeriesRef, labels: &Labels) -> Labels {
         let interned = self.intern(labels);
         self.postings.write().add(r, &interned);

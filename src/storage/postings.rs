@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Label name → value → series refs, ascending. Refs are handed out in increasing order, so
-/// adding a series is a push, never an insertion in the middle.
+/// adding a series is almost always a push; two appenders creating series at once, or a WAL
+/// written by them, may add them slightly out of order, which costs a short insertion.
 #[derive(Default)]
 pub(crate) struct Postings {
     index: HashMap<Arc<str>, BTreeMap<Arc<str>, Vec<SeriesRef>>>,
@@ -16,14 +17,15 @@ pub(crate) struct Postings {
 
 impl Postings {
     pub(crate) fn add(&mut self, r: SeriesRef, labels: &Labels) {
-        self.all.push(r);
+        insert_sorted(&mut self.all, r);
         for l in labels {
-            self.index
+            let refs = self
+                .index
                 .entry(l.name.clone())
                 .or_default()
                 .entry(l.value.clone())
-                .or_default()
-                .push(r);
+                .or_default();
+            insert_sorted(refs, r);
         }
     }
 
@@ -122,6 +124,17 @@ impl Postings {
     }
 }
 
+fn insert_sorted(v: &mut Vec<SeriesRef>, r: SeriesRef) {
+    match v.last() {
+        Some(&last) if last >= r => {
+            if let Err(i) = v.binary_search(&r) {
+                v.insert(i, r);
+            }
+        }
+        _ => v.push(r),
+    }
+}
+
 fn remove_sorted(v: &mut Vec<SeriesRef>, r: SeriesRef) {
     if let Ok(i) = v.binary_search(&r) {
         v.remove(i);
@@ -189,6 +202,13 @@ mod tests {
         for (ms, want) in cases {
             assert_eq!(p.candidates(&ms), want, "{ms:?}");
         }
+        // Out of order adds keep the lists sorted.
+        p.add(0, &ls(&[("__name__", "up"), ("job", "c")]));
+        assert_eq!(
+            p.candidates(&[m(MatchOp::Equal, "__name__", "up")]),
+            vec![0, 1, 2]
+        );
+        p.remove(0, &ls(&[("__name__", "up"), ("job", "c")]));
         p.remove(1, &ls(&[("__name__", "up"), ("job", "a")]));
         assert_eq!(p.candidates(&[m(MatchOp::Equal, "job", "a")]), vec![3]);
     }

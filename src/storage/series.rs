@@ -44,6 +44,33 @@ impl MemSeries {
         }
     }
 
+    /// A series as a snapshot saved it: its chunks (the open one sealed, since appending
+    /// resumes in a new chunk) and its newest sample for the ordering rules.
+    pub(crate) fn restored(
+        labels: Labels,
+        sealed: Vec<SealedChunk>,
+        last: Option<(i64, u64)>,
+    ) -> Self {
+        MemSeries {
+            labels,
+            chunks: Mutex::new(SeriesChunks {
+                sealed,
+                open: XorChunk::new(),
+                last,
+            }),
+        }
+    }
+
+    /// Every chunk (the open one as a snapshot) and the newest sample, for a head snapshot.
+    pub(crate) fn snapshot(&self) -> (Vec<SealedChunk>, Option<(i64, u64)>) {
+        let c = self.chunks.lock();
+        let mut chunks = c.sealed.clone();
+        if !c.open.is_empty() {
+            chunks.push(c.open.snapshot());
+        }
+        (chunks, c.last)
+    }
+
     /// Appends under Prometheus's rules: older than the newest sample is out of order, the
     /// same timestamp with another value is a duplicate, the same sample again is ignored.
     /// Two staleness markers count as the same value whatever their payload.

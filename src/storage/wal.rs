@@ -52,6 +52,8 @@ pub struct ReplayStats {
     /// Samples older than the newest block's end, already persisted, skipped.
     pub skipped_persisted: u64,
     pub out_of_order: u64,
+    /// Series loaded from a head snapshot instead of replaying the WAL (0 if none was used).
+    pub snapshot_series: usize,
 }
 
 impl WalLog {
@@ -124,6 +126,12 @@ impl WalLog {
         wal::checkpoint(&self.dir, closed, keep, mint, &self.opts).map_err(err)
     }
 
+    /// Where the log ends now: its current segment and that segment's length.
+    pub(crate) fn end(&self) -> (u32, u64) {
+        let seg = self.writer.lock().segment();
+        (seg, segment_len(&self.dir, seg))
+    }
+
     /// Bytes of the log on disk (segments and checkpoint).
     pub(crate) fn disk_bytes(&self) -> u64 {
         dir_bytes(&self.dir)
@@ -175,6 +183,19 @@ pub(crate) fn replay_into(
     }
     stats.report = replay.finish();
     Ok(stats)
+}
+
+/// Where the log in `dir` ends: its last segment and that segment's length.
+pub(crate) fn end_on_disk(dir: &Path) -> Option<(u32, u64)> {
+    let (_, last) = wal::segment_range(dir).ok()??;
+    Some((last, segment_len(dir, last)))
+}
+
+/// Segment files are named by their number in eight decimal digits (`docs/format/wal.md`).
+fn segment_len(dir: &Path, n: u32) -> u64 {
+    std::fs::metadata(dir.join(format!("{n:08}")))
+        .map(|m| m.len())
+        .unwrap_or(0)
 }
 
 /// Total size of the regular files under `dir`, recursively; unreadable entries count 0.
