@@ -128,56 +128,17 @@ fn targets_follow_the_discovery_server() {
 }
 
 /// HTTP discovery over TLS, with the entry's own `tls_config`: a Python HTTPS server with a
-/// self-signed certificate made by the `openssl` command.
+/// certificate made by the `openssl` command.
 #[test]
 fn discovery_over_https() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args(["-subj", "/CN=localhost", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "the openssl command is needed to make a test certificate"
-    );
+    let certs = support::tls::make_certs(dir.path());
     let port = free_port();
-    let script = format!(
-        r#"
-import http.server, ssl
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b'[{{"targets": ["127.0.0.1:7301"], "labels": {{"via": "tls"}}}}]'
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(('127.0.0.1', {port}), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain('{cert}', '{key}')
-s.socket = ctx.wrap_socket(s.socket, server_side=True)
-s.serve_forever()
-"#,
-        cert = cert.display(),
-        key = key.display()
-    );
-    let _server = ChildGuard(
-        std::process::Command::new("python3")
-            .args(["-c", &script])
-            .spawn()
-            .expect("python3"),
+    let _server = support::tls::https_server(
+        &certs,
+        port,
+        "application/json",
+        r#"[{"targets": ["127.0.0.1:7301"], "labels": {"via": "tls"}}]"#,
     );
     let config = format!(
         "global:\n  scrape_interval: 1m\nscrape_configs:\n- job_name: https_sd\n  http_sd_configs:\n    - url: https://127.0.0.1:{port}/targets\n      refresh_interval: 1s\n      tls_config: {{insecure_skip_verify: true}}\n"
