@@ -78,7 +78,7 @@ pub async fn run(p: ProviderCtx, cfg: HttpSdConfig) {
 /// A client for this URL: TLS (for `https` URLs) from the entry's `tls_config`, built the
 /// way the scraper builds its own; the timeout bounds each fetch.
 fn build_client(cfg: &HttpSdConfig) -> Result<awc::Client, String> {
-    let tls = crate::scrape::tls_client_config(cfg.http_client.tls_config.as_ref())?;
+    let tls = crate::httpclient::tls_client_config(cfg.http_client.tls_config.as_ref())?;
     Ok(awc::Client::builder()
         .connector(awc::Connector::new().rustls_0_23(tls))
         .timeout(refresh_every(cfg.refresh_interval).min(MAX_TIMEOUT))
@@ -90,18 +90,16 @@ async fn fetch(client: &awc::Client, cfg: &HttpSdConfig) -> Result<Vec<TargetGro
     let mut req = client
         .get(url)
         .insert_header(("Accept", "application/json"))
-        .insert_header((
-            "User-Agent",
-            concat!("Pyrometer/", env!("CARGO_PKG_VERSION")),
-        ))
+        .insert_header(("User-Agent", crate::httpclient::USER_AGENT))
         .insert_header((
             "X-Prometheus-Refresh-Interval-Seconds",
             cfg.refresh_interval.as_secs_f64().to_string(),
         ));
-    match auth(&cfg.http_client, url)? {
-        Some(Auth::Basic { username, password }) => req = req.basic_auth(username, password),
-        Some(Auth::Header(value)) => req = req.insert_header(("Authorization", value)),
-        None => {}
+    let c = &cfg.http_client;
+    let auth = crate::httpclient::authorization_header(c.basic_auth.as_ref(), c.authorization.as_ref())
+        .map_err(|e| HttpSdError::Credentials { url: url.to_string(), path: e.path, message: e.message })?;
+    if let Some(value) = auth {
+        req = req.insert_header(("Authorization", value));
     }
     let fetch_err = |message: String| HttpSdError::Fetch {
         url: url.clone(),
@@ -152,138 +150,9 @@ fn is_json(content_type: &str) -> bool {
     media.eq_ignore_ascii_case("application/json") && charset_ok
 }
 
-/// How a fetch authenticates.
-enum Auth {
-    Basic {
-        username: String,
-        password: String,
-    },
-    /// The whole `Authorization` header value (`<type> <credentials>`).
-    Header(String),
-}
-
-/// The authentication of `basic_auth` or `authorization`, reading secret files on every
-/// fetch so a rotated secret is picked up.
-fn auth(c: &HttpClientConfig, url: &str) -> Result<Option<Auth>, HttpSdError> {
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim().to_string())
-            .map_err(|e| HttpSdError::Credentials {
-                url: url.to_string(),
-                path: path.to_string(),
-                message: e.to_string(),
-            })
-    };
-    if let Some(b) = &c.basic_auth {
-        let password = match (&b.password, &b.password_file) {
-            (Some(p), _) => p.clone(),
-            (None, Some(f)) => read(f)?,
-            (None, None) => String::new(),
-        };
-        return Ok(Some(Auth::Basic {
-            username: b.username.clone(),
-            password,
-        }));
-    }
-    if let Some(a) = &c.authorization {
-        let creds = match (&a.credentials, &a.credentials_file) {
-            (Some(c), _) => c.clone(),
-            (None, Some(f)) => read(f)?,
-            (None, None) => return Ok(None),
-        };
-        let kind = if a.credentials_type.is_empty() {
-            "Bearer"
-        } else {
-            &a.credentials_type
-        };
-        return Ok(Some(Auth::Header(format!("{kind} {creds}"))));
-    }
-    Ok(None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Authorization, BasicAuth};
-
-    /// The auth of a client config, as (kind, value): `basic` with `user:password`, or
-    /// `header` with the whole header value.
-    fn shown(c: &HttpClientConfig) -> Option<(&'static str, String)> {
-        match auth(c, "http://sd/").unwrap() {
-            Some(Auth::Basic { username, password }) => {
-                Some(("basic", format!("{username}:{password}")))
-            }
-            Some(Auth::Header(v)) => Some(("header", v)),
-            None => None,
-        }
-    }
-
-    #[test]
-    fn auth_from_basic_auth_and_authorization() {
-        let dir = tempfile::tempdir().unwrap();
-        let secret = dir.path().join("secret");
-        std::fs::write(&secret, "from-file\n").unwrap();
-        let file = Some(secret.display().to_string());
-        let basic = |password: Option<&str>, password_file: Option<String>| HttpClientConfig {
-            basic_auth: Some(BasicAuth {
-                username: "u".into(),
-                password: password.map(String::from),
-                password_file,
-            }),
-            ..HttpClientConfig::default()
-        };
-        let authz = |kind: &str, credentials: Option<&str>, credentials_file: Option<String>| {
-            HttpClientConfig {
-                authorization: Some(Authorization {
-                    credentials_type: kind.into(),
-                    credentials: credentials.map(String::from),
-                    credentials_file,
-                }),
-                ..HttpClientConfig::default()
-            }
-        };
-        let cases = [
-            (HttpClientConfig::default(), None),
-            (basic(Some("p"), None), Some(("basic", "u:p".to_string()))),
-            (
-                basic(None, file.clone()),
-                Some(("basic", "u:from-file".to_string())),
-            ),
-            (basic(None, None), Some(("basic", "u:".to_string()))),
-            (
-                authz("", Some("t"), None),
-                Some(("header", "Bearer t".to_string())),
-            ),
-            (
-                authz("Token", None, file.clone()),
-                Some(("header", "Token from-file".to_string())),
-            ),
-            (authz("Bearer", None, None), None),
-        ];
-        for (c, want) in cases {
-            assert_eq!(shown(&c), want, "{c:?}");
-        }
-    }
-
-    #[test]
-    fn unreadable_credentials_file_names_it() {
-        let c = HttpClientConfig {
-            authorization: Some(Authorization {
-                credentials_type: "Bearer".into(),
-                credentials: None,
-                credentials_file: Some("/nonexistent/token".into()),
-            }),
-            ..HttpClientConfig::default()
-        };
-        let err = match auth(&c, "http://sd/") {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("a missing credentials file must fail"),
-        };
-        assert!(
-            err.contains("/nonexistent/token") && err.contains("http://sd/"),
-            "{err}"
-        );
-    }
 
     #[test]
     fn json_content_types() {

@@ -1,6 +1,7 @@
 //! The HTTP side of a scrape: one GET with Prometheus's headers, a size limit and a timeout.
 
-use crate::config::TlsConfig;
+use crate::config::{Authorization, BasicAuth, TlsConfig};
+use crate::httpclient::{authorization_header, tls_client_config, CredentialsError, USER_AGENT};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,8 +16,10 @@ pub struct FetchSettings {
     pub timeout: Duration,
     /// 0 means no limit.
     pub body_size_limit: u64,
-    /// A ready `Authorization` header value (basic or bearer), if any.
-    pub authorization: Option<String>,
+    /// The job's `basic_auth`, turned into a header on every scrape.
+    pub basic_auth: Option<BasicAuth>,
+    /// The job's `authorization` (bearer tokens included), likewise.
+    pub authorization: Option<Authorization>,
     /// The job's `tls_config`, for https targets.
     pub tls: Option<TlsConfig>,
 }
@@ -43,6 +46,8 @@ pub enum FetchError {
     Body(String),
     #[error("{0}")]
     Tls(String),
+    #[error("{0}")]
+    Credentials(#[from] CredentialsError),
 }
 
 thread_local! {
@@ -58,7 +63,7 @@ fn client(tls: Option<&TlsConfig>) -> Result<awc::Client, FetchError> {
             return Ok(client.clone());
         }
         let connector = awc::Connector::new()
-            .rustls_0_23(super::tls::client_config(tls).map_err(FetchError::Tls)?)
+            .rustls_0_23(tls_client_config(tls).map_err(FetchError::Tls)?)
             // awc caps a client at 100 connections by default; one thread serves thousands
             // of targets, each with its own keep-alive connection.
             .limit(0);
@@ -87,16 +92,13 @@ async fn fetch_inner(s: &FetchSettings) -> Result<Fetched, FetchError> {
         .insert_header(("Accept", ACCEPT))
         // Prometheus asks for gzip only; bodies are decompressed by awc.
         .insert_header(("Accept-Encoding", "gzip"))
-        .insert_header((
-            "User-Agent",
-            concat!("Pyrometer/", env!("CARGO_PKG_VERSION")),
-        ))
+        .insert_header(("User-Agent", USER_AGENT))
         .insert_header((
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", s.timeout.as_secs_f64()),
         ));
-    if let Some(auth) = &s.authorization {
-        req = req.insert_header(("Authorization", auth.as_str()));
+    if let Some(auth) = authorization_header(s.basic_auth.as_ref(), s.authorization.as_ref())? {
+        req = req.insert_header(("Authorization", auth));
     }
     let mut resp = req.send().await.map_err(|e| FetchError::Request {
         url: s.url.clone(),

@@ -26,7 +26,6 @@ mod manager;
 mod registry;
 mod target;
 mod targets;
-mod tls;
 
 pub use crate::discovery::TargetGroups;
 pub use cache::ScrapeCache;
@@ -37,7 +36,6 @@ pub use manager::{ApplyConfig, ScrapeManager, StopAll};
 pub use registry::{DroppedTarget, Health, HealthState, MetricMeta, TargetRegistry, TargetStatus};
 pub use target::{first_slot, TargetActor, TargetSpec};
 pub use targets::{build_targets, BuiltTarget};
-pub use tls::client_config as tls_client_config;
 
 use crate::selfmetrics::SelfMetrics;
 use crate::storage::Db;
