@@ -6,7 +6,7 @@
 //! good groups stay in place. Every group carries `__meta_url`.
 
 use super::{parse_groups, refresh_every, GroupFormat, ProviderCtx, TargetGroup};
-use crate::config::{HttpClientConfig, HttpSdConfig};
+use crate::config::HttpSdConfig;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -96,8 +96,13 @@ async fn fetch(client: &awc::Client, cfg: &HttpSdConfig) -> Result<Vec<TargetGro
             cfg.refresh_interval.as_secs_f64().to_string(),
         ));
     let c = &cfg.http_client;
-    let auth = crate::httpclient::authorization_header(c.basic_auth.as_ref(), c.authorization.as_ref())
-        .map_err(|e| HttpSdError::Credentials { url: url.to_string(), path: e.path, message: e.message })?;
+    let auth =
+        crate::httpclient::authorization_header(c.basic_auth.as_ref(), c.authorization.as_ref())
+            .map_err(|e| HttpSdError::Credentials {
+                url: url.to_string(),
+                path: e.path,
+                message: e.message,
+            })?;
     if let Some(value) = auth {
         req = req.insert_header(("Authorization", value));
     }
