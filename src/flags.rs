@@ -56,6 +56,21 @@ pub struct Flags {
     #[arg(long = "storage.tsdb.retention.size", default_value = "0B")]
     pub retention_size: String,
 
+    /// How often committed samples are written from the write-ahead log's buffer to its
+    /// file; a crash (kill -9) loses at most this much. 0s writes at every commit (one
+    /// write system call per scrape).
+    #[arg(long = "storage.tsdb.wal-flush-interval", default_value = "1s")]
+    pub wal_flush_interval: String,
+
+    /// Time span of a block file; older chunks leave memory once the head spans one and a
+    /// half of it.
+    #[arg(
+        long = "storage.tsdb.min-block-duration",
+        default_value = "2h",
+        hide = true
+    )]
+    pub min_block_duration: String,
+
     /// The maximum lookback duration for retrieving metrics during expression evaluations.
     #[arg(long = "query.lookback-delta", default_value = "5m")]
     pub lookback_delta: String,
@@ -94,6 +109,14 @@ impl Flags {
             ("storage.tsdb.path", self.tsdb_path.display().to_string()),
             ("storage.tsdb.retention.time", self.retention_time.clone()),
             ("storage.tsdb.retention.size", self.retention_size.clone()),
+            (
+                "storage.tsdb.wal-flush-interval",
+                self.wal_flush_interval.clone(),
+            ),
+            (
+                "storage.tsdb.min-block-duration",
+                self.min_block_duration.clone(),
+            ),
             ("query.lookback-delta", self.lookback_delta.clone()),
             ("query.timeout", self.query_timeout.clone()),
             ("query.max-samples", self.query_max_samples.to_string()),

@@ -27,6 +27,9 @@ pub struct SelfMetrics {
     pub config_reload_timestamp: AtomicU64,
     pub config_reloads_total: AtomicU64,
     pub config_reload_failures_total: AtomicU64,
+    pub sd_file_read_errors_total: AtomicU64,
+    pub sd_http_failures_total: AtomicU64,
+    pub sd_dns_lookup_failures_total: AtomicU64,
     duration_buckets: [AtomicU64; DURATION_BUCKETS.len()],
     duration_count: AtomicU64,
     /// Sum of scrape durations in microseconds (integer so it can be an atomic).
@@ -164,6 +167,24 @@ impl SelfMetrics {
             "Configuration loads that failed.",
             g(&self.config_reload_failures_total) as f64,
         );
+        family(
+            "prometheus_sd_file_read_errors_total",
+            "counter",
+            "Target group files that could not be read or parsed.",
+            g(&self.sd_file_read_errors_total) as f64,
+        );
+        family(
+            "prometheus_sd_http_failures_total",
+            "counter",
+            "Failed fetches of HTTP service discovery.",
+            g(&self.sd_http_failures_total) as f64,
+        );
+        family(
+            "prometheus_sd_dns_lookup_failures_total",
+            "counter",
+            "Failed DNS service discovery lookups.",
+            g(&self.sd_dns_lookup_failures_total) as f64,
+        );
 
         let name = "pyrometer_target_scrape_duration_seconds";
         let _ = writeln!(out, "# HELP {name} Duration of scrapes, from request to committed samples.\n# TYPE {name} histogram");
@@ -179,6 +200,91 @@ impl SelfMetrics {
         process_metrics(&mut out);
         out
     }
+}
+
+/// Storage figures: chunks and their bytes in the head, blocks and WAL on disk.
+pub fn render_storage(db: &crate::storage::Db) -> String {
+    let foot = db.footprint();
+    let disk = db.disk_stats();
+    let series = db.stats().series;
+    let (replay, took) = db.replay_stats();
+    let per = |a: f64, b: u64| if b == 0 { 0.0 } else { a / b as f64 };
+    let mut out = String::with_capacity(2048);
+    let families: [(&str, &str, &str, f64); 11] = [
+        (
+            "prometheus_tsdb_head_chunks",
+            "gauge",
+            "Chunks in the head.",
+            foot.chunks as f64,
+        ),
+        (
+            "pyrometer_tsdb_head_chunk_bytes",
+            "gauge",
+            "Bytes of compressed chunk data in the head.",
+            foot.chunk_bytes as f64,
+        ),
+        (
+            "pyrometer_tsdb_head_bytes_per_sample",
+            "gauge",
+            "Chunk bytes per sample in the head.",
+            per(foot.chunk_bytes as f64, foot.samples as u64),
+        ),
+        (
+            "pyrometer_tsdb_head_bytes_per_series",
+            "gauge",
+            "Estimated head bytes (chunks, series, labels, postings) per series.",
+            per(foot.estimated_bytes as f64, series as u64),
+        ),
+        (
+            "prometheus_tsdb_blocks_loaded",
+            "gauge",
+            "Block files on disk.",
+            disk.blocks as f64,
+        ),
+        (
+            "prometheus_tsdb_storage_blocks_bytes",
+            "gauge",
+            "Bytes of block files on disk.",
+            disk.block_bytes as f64,
+        ),
+        (
+            "pyrometer_tsdb_block_bytes_per_sample",
+            "gauge",
+            "Block file bytes per sample.",
+            per(disk.block_bytes as f64, disk.block_samples),
+        ),
+        (
+            "prometheus_tsdb_wal_storage_size_bytes",
+            "gauge",
+            "Bytes of the write-ahead log on disk.",
+            disk.wal_bytes as f64,
+        ),
+        (
+            "prometheus_tsdb_wal_writes_failed_total",
+            "counter",
+            "Write-ahead log writes that failed.",
+            db.wal_write_errors() as f64,
+        ),
+        (
+            "prometheus_tsdb_data_replay_duration_seconds",
+            "gauge",
+            "Time to open storage and replay the write-ahead log at start-up.",
+            took.as_secs_f64(),
+        ),
+        (
+            "pyrometer_tsdb_wal_replay_dropped_bytes",
+            "gauge",
+            "Bytes of a damaged write-ahead log tail not replayed at start-up.",
+            replay.report.dropped_bytes() as f64,
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    out
 }
 
 /// `process_*` metrics read from /proc, as client libraries expose them.

@@ -1,11 +1,11 @@
 //! Start-up and wiring: config, head, scrape actors, web server, signals, shutdown.
 
-use crate::config::{parse_duration, Config};
+use crate::config::{parse_duration, parse_size, Config};
 use crate::flags::Flags;
 use crate::promql::{Engine, EngineOpts};
 use crate::scrape::{ApplyConfig, ScrapeContext, ScrapeManager, StopAll, TargetRegistry};
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::{DataDir, Head, StoreActor};
+use crate::storage::{DataDir, Db, DbOptions, StoreActor};
 use crate::web::{self, AppState, Reload};
 use actix::prelude::*;
 use anyhow::Context as _;
@@ -62,7 +62,23 @@ fn flag_duration(v: &str, flag: &str) -> anyhow::Result<Duration> {
 
 /// Runs the server until SIGTERM, SIGINT or `/-/quit`.
 pub fn run(flags: Flags) -> anyhow::Result<()> {
-    let retention = flag_duration(&flags.retention_time, "storage.tsdb.retention.time")?;
+    let db_opts = DbOptions {
+        retention: flag_duration(&flags.retention_time, "storage.tsdb.retention.time")?,
+        retention_bytes: parse_size(&flags.retention_size).with_context(|| {
+            format!(
+                "invalid value {:?} for flag --storage.tsdb.retention.size",
+                flags.retention_size
+            )
+        })?,
+        block_duration: flag_duration(
+            &flags.min_block_duration,
+            "storage.tsdb.min-block-duration",
+        )?,
+        wal_flush_interval: flag_duration(
+            &flags.wal_flush_interval,
+            "storage.tsdb.wal-flush-interval",
+        )?,
+    };
     let engine_opts = EngineOpts {
         lookback_delta: flag_duration(&flags.lookback_delta, "query.lookback-delta")?,
         timeout: flag_duration(&flags.query_timeout, "query.timeout")?,
@@ -74,6 +90,9 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
     warn_unsupported(&cfg);
     let data_dir = DataDir::open(&flags.tsdb_path)?;
     log::info!("using data directory {}", data_dir.path.display());
+    // Replay happens before the web server listens, so `/-/ready` cannot answer 200 before
+    // the head holds everything the WAL had.
+    let db = Arc::new(Db::open(&data_dir.path, db_opts).context("cannot open storage")?);
     let threads = match flags.scrape_threads {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
@@ -83,7 +102,6 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
 
     let system = actix_web::rt::System::new();
     system.block_on(async move {
-        let head = Arc::new(Head::new());
         let registry = Arc::new(TargetRegistry::new());
         let metrics = Arc::new(SelfMetrics::new());
         let now = SystemTime::now()
@@ -93,9 +111,9 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
         metrics.record_reload(true, now);
         let config = Arc::new(RwLock::new(Arc::new(cfg)));
 
-        StoreActor::new(head.clone(), retention).start();
+        StoreActor::new(db.clone()).start();
         let ctx = Arc::new(ScrapeContext::new(
-            head.clone(),
+            db.clone(),
             registry.clone(),
             metrics.clone(),
             threads,
@@ -111,7 +129,7 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
         let ready = Arc::new(AtomicBool::new(false));
         let quit = Arc::new(tokio::sync::Notify::new());
         let state = actix_web::web::Data::new(AppState {
-            head,
+            db: db.clone(),
             registry,
             metrics,
             config,
@@ -148,6 +166,9 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
         // Give stopped targets a moment to write their staleness markers.
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
         handle.stop(true).await;
+        let closing = db.clone();
+        let _ = actix_web::rt::task::spawn_blocking(move || closing.close()).await;
+        log::info!("write-ahead log flushed and synced");
         drop(data_dir);
         log::info!("see you next time!");
         anyhow::Ok(())

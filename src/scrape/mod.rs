@@ -27,24 +27,25 @@ mod registry;
 mod target;
 mod targets;
 
+pub use crate::discovery::TargetGroups;
 pub use cache::ScrapeCache;
 pub use http::{FetchError, FetchSettings};
 pub use ingest::{ingest, IngestError, IngestReport, IngestSettings, REPORT_SERIES};
-pub use job::{JobActor, TargetGroups};
+pub use job::JobActor;
 pub use manager::{ApplyConfig, ScrapeManager, StopAll};
 pub use registry::{DroppedTarget, Health, HealthState, MetricMeta, TargetRegistry, TargetStatus};
 pub use target::{first_slot, TargetActor, TargetSpec};
 pub use targets::{build_targets, BuiltTarget};
 
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::Head;
+use crate::storage::Db;
 use actix::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// What every scrape actor shares: the head, the registry, the metrics and the arbiters.
 pub struct ScrapeContext {
-    pub head: Arc<Head>,
+    pub head: Arc<Db>,
     pub registry: Arc<TargetRegistry>,
     pub metrics: Arc<SelfMetrics>,
     arbiters: Vec<ArbiterHandle>,
@@ -54,7 +55,7 @@ pub struct ScrapeContext {
 impl ScrapeContext {
     /// Starts one arbiter (thread) per `threads` for the target actors.
     pub fn new(
-        head: Arc<Head>,
+        head: Arc<Db>,
         registry: Arc<TargetRegistry>,
         metrics: Arc<SelfMetrics>,
         threads: usize,

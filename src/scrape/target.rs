@@ -12,7 +12,7 @@ use super::ingest::{append_report, append_stale, ingest, IngestError, IngestSett
 use super::registry::{HealthState, TargetStatus};
 use crate::model::now_millis;
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::{Appendable, Head};
+use crate::storage::{Appendable, Db};
 use crate::textparse::Format;
 use actix::prelude::*;
 use std::sync::atomic::Ordering;
@@ -57,7 +57,7 @@ pub fn first_slot(now_ms: i64, phase_ms: i64, interval_ms: i64) -> i64 {
 pub struct TargetActor {
     spec: Arc<TargetSpec>,
     status: Arc<TargetStatus>,
-    head: Arc<Head>,
+    head: Arc<Db>,
     metrics: Arc<SelfMetrics>,
     cache: ScrapeCache,
     next_slot_ms: i64,
@@ -68,7 +68,7 @@ impl TargetActor {
     pub fn new(
         spec: Arc<TargetSpec>,
         status: Arc<TargetStatus>,
-        head: Arc<Head>,
+        head: Arc<Db>,
         metrics: Arc<SelfMetrics>,
     ) -> Self {
         TargetActor {
@@ -236,16 +236,23 @@ impl Actor for TargetActor {
     }
 }
 
-/// Stops a target: its series get staleness markers, its registry entry goes.
+/// Stops a target. With `stale`, its series get staleness markers: the target goes away.
+/// Without, an actor for the same target with new settings takes over and goes on writing
+/// the same series; markers now would hide them until its first scrape (Prometheus's scrape
+/// pool reload likewise disables end-of-run staleness markers of the loops it replaces).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct StopTarget;
+pub struct StopTarget {
+    pub stale: bool,
+}
 
 impl Handler<StopTarget> for TargetActor {
     type Result = ();
 
-    fn handle(&mut self, _: StopTarget, ctx: &mut Context<Self>) {
-        self.write_final_staleness();
+    fn handle(&mut self, msg: StopTarget, ctx: &mut Context<Self>) {
+        if msg.stale {
+            self.write_final_staleness();
+        }
         ctx.stop();
     }
 }

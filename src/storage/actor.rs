@@ -1,33 +1,44 @@
-//! The store actor: background work on the head, off the append path — for now retention.
+//! The store actor: background work on the database, off the append path — the WAL flush
+//! cadence, moving old chunks to block files, and retention.
 
-use super::Head;
+use super::Db;
 use actix::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often retention runs. A minute keeps the head within a minute of the configured
-/// retention while costing one pass over the series per minute.
-const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// How often persistence and retention are checked. A minute keeps the head within a
+/// minute of its cut time and blocks within a minute of the retention time, for one pass
+/// over the series per minute.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 
 pub struct StoreActor {
-    head: Arc<Head>,
-    retention: Duration,
+    db: Arc<Db>,
+    /// Set while a maintenance pass runs, so a slow pass is not queued behind another.
+    busy: Arc<AtomicBool>,
 }
 
 impl StoreActor {
-    pub fn new(head: Arc<Head>, retention: Duration) -> Self {
-        StoreActor { head, retention }
+    pub fn new(db: Arc<Db>) -> Self {
+        StoreActor {
+            db,
+            busy: Arc::new(AtomicBool::new(false)),
+        }
     }
 
-    fn apply_retention(&self) {
-        let mint = crate::model::now_millis() - self.retention.as_millis() as i64;
-        let head = self.head.clone();
-        // A pass over every series: run it on the blocking pool, never on this arbiter.
+    fn maintain(&self) {
+        if self.busy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (db, busy) = (self.db.clone(), self.busy.clone());
+        // Passes over every series and file writes: on the blocking pool, never this arbiter.
         actix_web::rt::task::spawn_blocking(move || {
-            let removed = head.truncate_before(mint);
-            if removed > 0 {
-                log::info!("retention removed {removed} series with no samples left");
+            let now = crate::model::now_millis();
+            if let Err(e) = db.persist(now) {
+                log::error!("cannot persist old chunks to a block: {e}");
             }
+            db.apply_retention(now);
+            busy.store(false, Ordering::Release);
         });
     }
 }
@@ -36,6 +47,14 @@ impl Actor for StoreActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(RETENTION_EVERY, |act, _| act.apply_retention());
+        let every = self.db.options().wal_flush_interval;
+        if !every.is_zero() {
+            ctx.run_interval(every, |act, _| {
+                let db = act.db.clone();
+                actix_web::rt::task::spawn_blocking(move || db.flush_wal());
+            });
+        }
+        self.maintain();
+        ctx.run_interval(MAINTENANCE_EVERY, |act, _| act.maintain());
     }
 }

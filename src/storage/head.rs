@@ -2,22 +2,23 @@
 //!
 //! Series live in a sharded map (DashMap) keyed by ref, so appends from scrape loops on
 //! different threads lock different shards; a second sharded map from label hash to refs
-//! resolves a label set to its series; postings index label values for selection.
-//! Samples of a series are kept in timestamp order behind that series' own lock.
+//! resolves a label set to its series; postings index label values for selection. Samples
+//! of a series are compressed in chunks behind that series' own lock (`series.rs`).
+//!
+//! When a write-ahead log is attached, new series and committed samples are logged
+//! (`wal.rs` says in which order and when they reach the disk).
 
 use super::postings::Postings;
-use super::{Appendable, Appender, CommitStats, Querier, Queryable, SeriesData, SeriesRef};
-use crate::model::{is_stale_nan, Label, Labels, Matcher, Sample};
+use super::series::{AppendOutcome, MemSeries};
+use super::wal::WalLog;
+use super::{Appendable, Appender, CommitStats, SeriesRef};
+use crate::model::{Label, Labels, Matcher};
+use crate::tsdb::chunk::SealedChunk;
+use crate::tsdb::wal::RefSample;
 use dashmap::{DashMap, DashSet};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// One series in memory: its labels and its samples, oldest first.
-pub(crate) struct MemSeries {
-    pub(crate) labels: Labels,
-    samples: Mutex<Vec<Sample>>,
-}
 
 /// Counters about the head, for `/metrics` and the TSDB status page.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +29,21 @@ pub struct HeadStats {
     pub max_time: i64,
 }
 
+/// What the head's chunks take, from one pass over the series.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HeadFootprint {
+    pub chunks: usize,
+    pub chunk_bytes: usize,
+    pub samples: usize,
+    /// Estimated bytes of the whole head: chunks, series, labels, postings, strings.
+    pub estimated_bytes: usize,
+}
+
 #[derive(Default)]
 pub struct Head {
-    series: DashMap<SeriesRef, Arc<MemSeries>>,
+    pub(super) series: DashMap<SeriesRef, Arc<MemSeries>>,
     by_hash: DashMap<u64, Vec<SeriesRef>>,
-    postings: RwLock<Postings>,
+    pub(super) postings: RwLock<Postings>,
     strings: DashSet<Arc<str>>,
     next_ref: AtomicU64,
     samples_total: AtomicUsize,
@@ -40,6 +51,7 @@ pub struct Head {
     max_time: AtomicU64,
     appended_total: AtomicU64,
     out_of_order_total: AtomicU64,
+    wal: Option<Arc<WalLog>>,
 }
 
 impl Head {
@@ -52,31 +64,91 @@ impl Head {
         }
     }
 
+    /// Attaches the log that every later new series and commit is written to.
+    pub(super) fn attach_wal(&mut self, wal: Arc<WalLog>) {
+        self.wal = Some(wal);
+    }
+
     /// The ref of the series with exactly these labels, creating it if needed.
     pub fn get_or_create(&self, labels: &Labels) -> (SeriesRef, bool) {
         let hash = labels.stable_hash();
         if let Some(r) = self.lookup(hash, labels) {
             return (r, false);
         }
-        // Create under the hash shard's lock so two appenders cannot create the same series.
+        // Create under the hash shard's lock so two appenders cannot create the same series,
+        // and log it before anyone else can find it (and log a sample of it).
         let mut refs = self.by_hash.entry(hash).or_default();
         for r in refs.iter() {
             if self.series.get(r).is_some_and(|s| &s.labels == labels) {
                 return (*r, false);
             }
         }
-        let interned = self.intern(labels);
         let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
-        self.postings.write().add(r, &interned);
-        self.series.insert(
-            r,
-            Arc::new(MemSeries {
-                labels: interned,
-                samples: Mutex::new(Vec::new()),
-            }),
-        );
+        let interned = self.insert(r, labels);
+        if let Some(wal) = &self.wal {
+            wal.log_series(r, &interned);
+        }
         refs.push(r);
         (r, true)
+    }
+
+    /// Recreates a series under the ref it had before a restart (WAL replay). A ref seen
+    /// again (in the checkpoint and in a segment) is kept once.
+    pub(super) fn create_with_ref(&self, r: SeriesRef, labels: &Labels) {
+        if self.series.contains_key(&r) {
+            return;
+        }
+        self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
+        self.insert(r, labels);
+        self.by_hash
+            .entry(labels.stable_hash())
+            .or_default()
+            .push(r);
+    }
+
+    /// Recreates a series from a snapshot, under its old ref, with its chunks.
+    pub(super) fn restore(
+        &self,
+        r: SeriesRef,
+        labels: &Labels,
+        chunks: Vec<SealedChunk>,
+        last: Option<(i64, u64)>,
+    ) {
+        if self.series.contains_key(&r) {
+            return;
+        }
+        for (min, max) in chunks.iter().filter_map(SealedChunk::time_range) {
+            self.min_time
+                .fetch_min(min as u64 ^ SIGN, Ordering::Relaxed);
+            self.max_time
+                .fetch_max(max as u64 ^ SIGN, Ordering::Relaxed);
+        }
+        let samples: usize = chunks.iter().map(SealedChunk::len).sum();
+        self.samples_total.fetch_add(samples, Ordering::Relaxed);
+        self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
+        let interned = self.intern(labels);
+        self.postings.write().add(r, &interned);
+        self.series
+            .insert(r, Arc::new(MemSeries::restored(interned, chunks, last)));
+        self.by_hash
+            .entry(labels.stable_hash())
+            .or_default()
+            .push(r);
+    }
+
+    /// Every series with its ref, sorted by ref, for a snapshot.
+    pub(super) fn all_series(&self) -> Vec<(SeriesRef, Arc<MemSeries>)> {
+        let mut v: Vec<_> = self.series.iter().map(|s| (*s.key(), s.clone())).collect();
+        v.sort_by_key(|(r, _)| *r);
+        v
+    }
+
+    fn insert(&self, r: SeriesRef, labels: &Labels) -> Labels {
+        let interned = self.intern(labels);
+        self.postings.write().add(r, &interned);
+        self.series
+            .insert(r, Arc::new(MemSeries::new(interned.clone())));
+        interned
     }
 
     fn lookup(&self, hash: u64, labels: &Labels) -> Option<SeriesRef> {
@@ -86,7 +158,9 @@ impl Head {
             .find(|r| self.series.get(r).is_some_and(|s| &s.labels == labels))
     }
 
-    fn intern(&self, labels: &Labels) -> Labels {
+    /// Shares label strings with the string pool, so a million series with `job="node"`
+    /// hold the text once.
+    pub(super) fn intern(&self, labels: &Labels) -> Labels {
         let mut b = crate::model::LabelsBuilder::with_capacity(labels.len());
         for Label { name, value } in labels {
             b.push_unchecked(self.intern_str(name), self.intern_str(value));
@@ -102,50 +176,80 @@ impl Head {
         s.clone()
     }
 
-    /// Appends one sample to a series; Prometheus's rules: older than the newest sample is
-    /// out of order, the same timestamp with another value is a duplicate, the same timestamp
-    /// and value is silently ignored.
+    pub(super) fn get(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
+        self.series.get(&r).map(|s| s.clone())
+    }
+
+    /// Appends one sample to a series (ordering rules in [`MemSeries::append`]); returns
+    /// false if the series is gone.
     fn append_sample(&self, r: SeriesRef, t: i64, v: f64, stats: &mut CommitStats) -> bool {
-        let Some(series) = self.series.get(&r).map(|s| s.clone()) else {
+        let Some(series) = self.get(r) else {
             return false;
         };
-        let mut samples = series.samples.lock();
-        if let Some(last) = samples.last() {
-            if t < last.t {
-                stats.out_of_order += 1;
-                return true;
+        match series.append(t, v) {
+            AppendOutcome::Appended => {
+                stats.appended += 1;
+                self.note_appended(t);
             }
-            if t == last.t {
-                if last.v.to_bits() != v.to_bits() && !(is_stale_nan(v) && is_stale_nan(last.v)) {
-                    stats.duplicates += 1;
-                }
-                return true;
-            }
+            AppendOutcome::OutOfOrder => stats.out_of_order += 1,
+            AppendOutcome::Duplicate => stats.duplicates += 1,
+            AppendOutcome::Repeated => {}
         }
-        samples.push(Sample { t, v });
-        stats.appended += 1;
+        true
+    }
+
+    /// A sample from the WAL: `None` for an unknown ref, `Some(false)` if rejected.
+    pub(super) fn append_replayed(&self, r: SeriesRef, t: i64, v: f64) -> Option<bool> {
+        let series = self.get(r)?;
+        let ok = series.append(t, v) == AppendOutcome::Appended;
+        if ok {
+            self.note_appended(t);
+        }
+        Some(ok)
+    }
+
+    fn note_appended(&self, t: i64) {
         self.samples_total.fetch_add(1, Ordering::Relaxed);
         self.min_time.fetch_min(t as u64 ^ SIGN, Ordering::Relaxed);
         self.max_time.fetch_max(t as u64 ^ SIGN, Ordering::Relaxed);
-        true
     }
 
     pub fn stats(&self) -> HeadStats {
         let empty = self.samples_total.load(Ordering::Relaxed) == 0;
+        let time = |a: &AtomicU64| {
+            if empty {
+                0
+            } else {
+                (a.load(Ordering::Relaxed) ^ SIGN) as i64
+            }
+        };
         HeadStats {
             series: self.series.len(),
             samples: self.samples_total.load(Ordering::Relaxed),
-            min_time: if empty {
-                0
-            } else {
-                (self.min_time.load(Ordering::Relaxed) ^ SIGN) as i64
-            },
-            max_time: if empty {
-                0
-            } else {
-                (self.max_time.load(Ordering::Relaxed) ^ SIGN) as i64
-            },
+            min_time: time(&self.min_time),
+            max_time: time(&self.max_time),
         }
+    }
+
+    /// One pass over every series: chunks, their bytes, and an estimate of the head's size.
+    pub fn footprint(&self) -> HeadFootprint {
+        let mut f = HeadFootprint::default();
+        let mut label_entries = 0;
+        for s in self.series.iter() {
+            let (chunks, bytes, samples) = s.footprint();
+            f.chunks += chunks;
+            f.chunk_bytes += bytes;
+            f.samples += samples;
+            label_entries += s.labels.len();
+        }
+        let strings: usize = self.strings.iter().map(|s| s.len() + 16 + 16).sum();
+        // Per series: the series struct and its Arc, the open chunk's buffer (192 bytes
+        // reserved), one entry in each of the two maps, one ref in `all` postings. Per label:
+        // the label itself (two shared strings, 32 bytes) and a ref in its posting list.
+        let per_series = std::mem::size_of::<MemSeries>() + 16 + 192 + 2 * 32 + 8;
+        f.estimated_bytes =
+            f.chunk_bytes + strings + self.series.len() * per_series + label_entries * (32 + 8);
+        f
     }
 
     /// Total samples appended and rejected as out of order since start.
@@ -156,20 +260,51 @@ impl Head {
         )
     }
 
-    /// Drops samples older than `mint` and series left with none; returns the series removed.
-    pub fn truncate_before(&self, mint: i64) -> usize {
-        let mut dead = Vec::new();
-        for entry in self.series.iter() {
-            let mut samples = entry.samples.lock();
-            let keep_from = samples.partition_point(|s| s.t < mint);
-            if keep_from > 0 {
-                samples.drain(..keep_from);
-                self.samples_total.fetch_sub(keep_from, Ordering::Relaxed);
-            }
-            if samples.is_empty() {
-                dead.push(*entry.key());
+    /// Every series with the chunks entirely older than `t` (the open chunk sealed if it
+    /// is), for writing a block. Series without such chunks are left out.
+    pub(super) fn chunks_before(&self, t: i64) -> Vec<(SeriesRef, Labels, Vec<SealedChunk>)> {
+        let mut out: Vec<_> = self
+            .series
+            .iter()
+            .filter_map(|s| {
+                let chunks = s.chunks_before(t);
+                (!chunks.is_empty()).then(|| (*s.key(), s.labels.clone(), chunks))
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
+
+    /// Drops chunks handed out by [`Head::chunks_before`] once they are in a block, then
+    /// removes series left empty whose newest sample is older than `t`.
+    pub(super) fn drop_persisted(&self, persisted: &[(SeriesRef, usize, usize)], t: i64) {
+        for &(r, chunks, samples) in persisted {
+            if let Some(s) = self.get(r) {
+                s.drop_persisted(chunks);
+                self.samples_total.fetch_sub(samples, Ordering::Relaxed);
             }
         }
+        self.min_time.fetch_max(t as u64 ^ SIGN, Ordering::Relaxed);
+        self.remove_idle(t);
+    }
+
+    /// Drops chunks entirely older than `mint` and series left with none; returns the
+    /// series removed.
+    pub fn truncate_before(&self, mint: i64) -> usize {
+        for entry in self.series.iter() {
+            let dropped = entry.drop_before(mint);
+            self.samples_total.fetch_sub(dropped, Ordering::Relaxed);
+        }
+        self.remove_idle(mint)
+    }
+
+    fn remove_idle(&self, t: i64) -> usize {
+        let dead: Vec<SeriesRef> = self
+            .series
+            .iter()
+            .filter(|s| s.is_idle_since(t))
+            .map(|s| *s.key())
+            .collect();
         for r in &dead {
             if let Some((_, s)) = self.series.remove(r) {
                 self.postings.write().remove(*r, &s.labels);
@@ -193,11 +328,21 @@ impl Head {
         self.postings.read().cardinality()
     }
 
-    fn matching_series(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
+    /// (label name, bytes of its distinct values) for the TSDB status page.
+    pub fn label_value_bytes(&self) -> Vec<(String, usize)> {
+        self.postings.read().value_bytes()
+    }
+
+    /// Series count per label pair, for the TSDB status page.
+    pub fn label_pair_counts(&self) -> Vec<(String, usize)> {
+        self.postings.read().pair_counts()
+    }
+
+    pub(super) fn matching_series(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
         let candidates = self.postings.read().candidates(matchers);
         candidates
             .into_iter()
-            .filter_map(|r| self.series.get(&r).map(|s| s.clone()))
+            .filter_map(|r| self.get(r))
             .filter(|s| {
                 matchers
                     .iter()
@@ -220,10 +365,11 @@ impl Appendable for Head {
     }
 }
 
-/// Buffers one scrape's samples; `commit` writes them into their series.
+/// Buffers one scrape's samples; `commit` writes them into their series, then logs the
+/// accepted ones.
 struct HeadAppender<'a> {
     head: &'a Head,
-    pending: Vec<(SeriesRef, i64, f64)>,
+    pending: Vec<RefSample>,
     created: usize,
 }
 
@@ -231,7 +377,7 @@ impl Appender for HeadAppender<'_> {
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> SeriesRef {
         let (r, created) = self.head.get_or_create(labels);
         self.created += usize::from(created);
-        self.pending.push((r, t, v));
+        self.pending.push(RefSample { r, t, v });
         r
     }
 
@@ -239,17 +385,23 @@ impl Appender for HeadAppender<'_> {
         if !self.head.series.contains_key(&r) {
             return false;
         }
-        self.pending.push((r, t, v));
+        self.pending.push(RefSample { r, t, v });
         true
     }
 
-    fn commit(self: Box<Self>) -> CommitStats {
+    fn commit(mut self: Box<Self>) -> CommitStats {
         let mut stats = CommitStats {
             series_created: self.created,
             ..Default::default()
         };
-        for &(r, t, v) in &self.pending {
-            self.head.append_sample(r, t, v, &mut stats);
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.retain(|s| {
+            let before = stats.appended;
+            self.head.append_sample(s.r, s.t, s.v, &mut stats);
+            stats.appended > before
+        });
+        if let Some(wal) = &self.head.wal {
+            wal.log_samples(&pending);
         }
         self.head
             .appended_total
@@ -264,200 +416,6 @@ impl Appender for HeadAppender<'_> {
     fn rollback(self: Box<Self>) {}
 }
 
-impl Queryable for Head {
-    fn querier(&self, mint: i64, maxt: i64) -> Box<dyn Querier + '_> {
-        Box::new(HeadQuerier {
-            head: self,
-            mint,
-            maxt,
-        })
-    }
-}
-
-struct HeadQuerier<'a> {
-    head: &'a Head,
-    mint: i64,
-    maxt: i64,
-}
-
-impl HeadQuerier<'_> {
-    fn in_range(&self, s: &MemSeries) -> Vec<Sample> {
-        let samples = s.samples.lock();
-        let from = samples.partition_point(|x| x.t < self.mint);
-        let to = samples.partition_point(|x| x.t <= self.maxt);
-        samples[from..to.max(from)].to_vec()
-    }
-
-    fn has_samples(&self, s: &MemSeries) -> bool {
-        let samples = s.samples.lock();
-        let from = samples.partition_point(|x| x.t < self.mint);
-        samples.get(from).is_some_and(|x| x.t <= self.maxt)
-    }
-}
-
-impl Querier for HeadQuerier<'_> {
-    fn select(&self, matchers: &[Matcher]) -> Vec<SeriesData> {
-        let mut out: Vec<SeriesData> = self
-            .head
-            .matching_series(matchers)
-            .into_iter()
-            .filter_map(|s| {
-                let samples = self.in_range(&s);
-                (!samples.is_empty()).then(|| SeriesData {
-                    labels: s.labels.clone(),
-                    samples,
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
-    }
-
-    fn series(&self, matchers: &[Matcher]) -> Vec<Labels> {
-        let mut out: Vec<Labels> = self
-            .head
-            .matching_series(matchers)
-            .into_iter()
-            .filter(|s| self.has_samples(s))
-            .map(|s| s.labels.clone())
-            .collect();
-        out.sort();
-        out
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> Vec<String> {
-        if matchers.is_empty() {
-            return self.head.postings.read().label_names();
-        }
-        let mut names: Vec<String> = self
-            .series(matchers)
-            .iter()
-            .flat_map(|l| l.iter().map(|l| l.name.to_string()).collect::<Vec<_>>())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    }
-
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Vec<String> {
-        if matchers.is_empty() {
-            return self.head.postings.read().label_values(name);
-        }
-        let mut values: Vec<String> = self
-            .series(matchers)
-            .iter()
-            .filter_map(|l| l.get(name).map(str::to_string))
-            .collect();
-        values.sort();
-        values.dedup();
-        values
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{stale_nan, MatchOp};
-
-    fn ls(pairs: &[(&str, &str)]) -> Labels {
-        Labels::from_pairs(pairs)
-    }
-
-    #[test]
-    fn append_commit_select() {
-        let head = Head::new();
-        let mut app = head.appender();
-        let r = app.append(&ls(&[("__name__", "up"), ("job", "a")]), 1000, 1.0);
-        app.append(&ls(&[("__name__", "up"), ("job", "b")]), 1000, 0.0);
-        assert_eq!(
-            head.querier(0, 2000)
-                .select(&[Matcher::equal("__name__", "up")])
-                .len(),
-            0
-        );
-        let stats = app.commit();
-        assert_eq!(stats.appended, 2);
-        assert_eq!(stats.series_created, 2);
-
-        let mut app = head.appender();
-        assert!(app.append_ref(r, 2000, 1.0));
-        assert!(!app.append_ref(9999, 2000, 1.0));
-        app.commit();
-
-        let q = head.querier(0, 5000);
-        let got = q.select(&[Matcher::new(MatchOp::RegexMatch, "job", "a").unwrap()]);
-        assert_eq!(got.len(), 1);
-        assert_eq!(
-            got[0].samples,
-            vec![Sample { t: 1000, v: 1.0 }, Sample { t: 2000, v: 1.0 }]
-        );
-        assert_eq!(q.label_values("job", &[]), vec!["a", "b"]);
-        assert_eq!(q.label_names(&[]), vec!["__name__", "job"]);
-        // Range bounds are inclusive; series without samples in range are omitted.
-        assert_eq!(
-            head.querier(1500, 1999)
-                .select(&[Matcher::equal("job", "a")])
-                .len(),
-            0
-        );
-        assert_eq!(
-            head.querier(2000, 2000)
-                .select(&[Matcher::equal("job", "a")])
-                .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn out_of_order_and_duplicates_are_counted() {
-        let head = Head::new();
-        let l = ls(&[("__name__", "x")]);
-        let mut app = head.appender();
-        app.append(&l, 2000, 1.0);
-        app.append(&l, 1000, 1.0); // out of order
-        app.append(&l, 2000, 2.0); // duplicate timestamp, other value
-        app.append(&l, 2000, 1.0); // same sample again: ignored silently
-        app.append(&l, 3000, stale_nan());
-        let stats = app.commit();
-        assert_eq!(
-            (stats.appended, stats.out_of_order, stats.duplicates),
-            (2, 1, 1)
-        );
-        assert_eq!(head.stats().samples, 2);
-        assert_eq!((head.stats().min_time, head.stats().max_time), (2000, 3000));
-    }
-
-    #[test]
-    fn not_equal_matcher_includes_series_without_the_label() {
-        let head = Head::new();
-        let mut app = head.appender();
-        app.append(&ls(&[("__name__", "x"), ("env", "prod")]), 1, 1.0);
-        app.append(&ls(&[("__name__", "x")]), 1, 1.0);
-        app.commit();
-        let q = head.querier(0, 10);
-        let m = Matcher::new(MatchOp::NotEqual, "env", "prod").unwrap();
-        let got = q.select(&[Matcher::equal("__name__", "x"), m]);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].labels.get("env"), None);
-    }
-
-    #[test]
-    fn truncate_drops_old_samples_and_empty_series() {
-        let head = Head::new();
-        let mut app = head.appender();
-        app.append(&ls(&[("__name__", "old")]), 1, 1.0);
-        app.append(&ls(&[("__name__", "new")]), 1, 1.0);
-        app.append(&ls(&[("__name__", "new")]), 100, 1.0);
-        app.commit();
-        assert_eq!(head.truncate_before(50), 1);
-        assert_eq!(head.stats().series, 1);
-        assert_eq!(head.stats().samples, 1);
-        assert!(head
-            .querier(0, 1000)
-            .select(&[Matcher::equal("__name__", "old")])
-            .is_empty());
-        // A recreated series gets a fresh ref and is found again.
-        let (_, created) = head.get_or_create(&ls(&[("__name__", "old")]));
-        assert!(created);
-    }
-}
+#[path = "head_tests.rs"]
+mod tests;

@@ -6,15 +6,40 @@
 //! The two traits below are the seams: the scrape layer and the PromQL engine depend on them,
 //! not on the head, so the engine runs equally on the live head and on the in-memory store
 //! of the PromQL test scripts.
+//!
+//! Roles (Prometheus 3.x `tsdb/` semantics, our own layout):
+//! - [`Db`] (`db.rs`, `db_read.rs`): the head, its write-ahead log and the block files; what
+//!   the server hands to the scrape loops and the web layer.
+//! - [`Head`] (`head.rs`, `head_read.rs`, `series.rs`, `postings.rs`): series in a sharded
+//!   map, samples in compressed chunks, an inverted index for matchers.
+//! - `wal.rs`: what the head logs and when, and the replay at start-up (formats in
+//!   `crate::tsdb::wal`, `docs/format/wal.md`).
+//! - `snapshot.rs`: the head saved at clean shutdown, so a restart skips the WAL replay.
+//! - `block.rs`: immutable files for chunks that left memory (`docs/format/blocks.md`).
+//! - [`StoreActor`]: the WAL flush cadence, persistence and retention in the background.
 
 mod actor;
+mod block;
 mod datadir;
+mod db;
+mod db_read;
 mod head;
+mod head_read;
 mod postings;
+mod series;
+mod snapshot;
+mod wal;
+
+#[cfg(test)]
+mod db_tests;
 
 pub use actor::StoreActor;
+pub use block::BlockError;
 pub use datadir::{DataDir, DataDirError};
-pub use head::{Head, HeadStats};
+pub use db::{Db, DbError, DbOptions, DiskStats};
+pub use head::{Head, HeadFootprint, HeadStats};
+pub use snapshot::SnapshotError;
+pub use wal::{ReplayStats, WalLogError};
 
 use crate::model::{Labels, Matcher, Sample};
 use std::sync::Arc;

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Label name → value → series refs, ascending. Refs are handed out in increasing order, so
-/// adding a series is a push, never an insertion in the middle.
+/// adding a series is almost always a push; two appenders creating series at once, or a WAL
+/// written by them, may add them slightly out of order, which costs a short insertion.
 #[derive(Default)]
 pub(crate) struct Postings {
     index: HashMap<Arc<str>, BTreeMap<Arc<str>, Vec<SeriesRef>>>,
@@ -16,14 +17,15 @@ pub(crate) struct Postings {
 
 impl Postings {
     pub(crate) fn add(&mut self, r: SeriesRef, labels: &Labels) {
-        self.all.push(r);
+        insert_sorted(&mut self.all, r);
         for l in labels {
-            self.index
+            let refs = self
+                .index
                 .entry(l.name.clone())
                 .or_default()
                 .entry(l.value.clone())
-                .or_default()
-                .push(r);
+                .or_default();
+            insert_sorted(refs, r);
         }
     }
 
@@ -97,12 +99,39 @@ impl Postings {
             .collect()
     }
 
+    /// (label name, bytes of its distinct values): what each label's values cost in memory.
+    pub(crate) fn value_bytes(&self) -> Vec<(String, usize)> {
+        self.index
+            .iter()
+            .map(|(n, vs)| (n.to_string(), vs.keys().map(|v| v.len()).sum()))
+            .collect()
+    }
+
+    /// ("name=value", series count) for every label pair.
+    pub(crate) fn pair_counts(&self) -> Vec<(String, usize)> {
+        self.index
+            .iter()
+            .flat_map(|(n, vs)| vs.iter().map(move |(v, r)| (format!("{n}={v}"), r.len())))
+            .collect()
+    }
+
     /// Series count per value of one label (e.g. per metric name), for the TSDB status page.
     pub(crate) fn value_counts(&self, name: &str) -> Vec<(String, usize)> {
         self.index
             .get(name)
             .map(|vs| vs.iter().map(|(v, r)| (v.to_string(), r.len())).collect())
             .unwrap_or_default()
+    }
+}
+
+fn insert_sorted(v: &mut Vec<SeriesRef>, r: SeriesRef) {
+    match v.last() {
+        Some(&last) if last >= r => {
+            if let Err(i) = v.binary_search(&r) {
+                v.insert(i, r);
+            }
+        }
+        _ => v.push(r),
     }
 }
 
@@ -173,6 +202,13 @@ mod tests {
         for (ms, want) in cases {
             assert_eq!(p.candidates(&ms), want, "{ms:?}");
         }
+        // Out of order adds keep the lists sorted.
+        p.add(0, &ls(&[("__name__", "up"), ("job", "c")]));
+        assert_eq!(
+            p.candidates(&[m(MatchOp::Equal, "__name__", "up")]),
+            vec![0, 1, 2]
+        );
+        p.remove(0, &ls(&[("__name__", "up"), ("job", "c")]));
         p.remove(1, &ls(&[("__name__", "up"), ("job", "a")]));
         assert_eq!(p.candidates(&[m(MatchOp::Equal, "job", "a")]), vec![3]);
     }

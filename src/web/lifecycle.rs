@@ -59,10 +59,16 @@ async fn quit(s: web::Data<AppState>) -> impl Responder {
 }
 
 async fn metrics(s: web::Data<AppState>) -> impl Responder {
-    let (appended, _) = s.head.append_counters();
-    let body = s
-        .metrics
-        .render(&s.head.stats(), s.registry.len(), appended);
+    let db = s.db.clone();
+    let head = db.head();
+    let (appended, _) = head.append_counters();
+    let mut body = s.metrics.render(&head.stats(), s.registry.len(), appended);
+    // The storage figures take a pass over the series: off the web worker.
+    if let Ok(storage) =
+        actix_web::rt::task::spawn_blocking(move || crate::selfmetrics::render_storage(&db)).await
+    {
+        body.push_str(&storage);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)

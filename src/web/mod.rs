@@ -1,7 +1,7 @@
 //! The HTTP front end (actix-web): the Prometheus HTTP API under `/api/v1`, the server-rendered
 //! pages, the lifecycle endpoints and `/metrics` about Pyrometer itself.
 //!
-//! Handlers read shared state (the head, the target registry) directly; none of them messages
+//! Handlers read shared state (the database, the target registry) directly; none of them messages
 //! scrape actors, so a page view costs the same with ten targets or ten thousand.
 
 pub mod api;
@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::flags::Flags;
 use crate::scrape::TargetRegistry;
 use crate::selfmetrics::SelfMetrics;
-use crate::storage::Head;
+use crate::storage::Db;
 use actix_web::web;
 use parking_lot::RwLock;
 use std::sync::atomic::AtomicBool;
@@ -27,7 +27,7 @@ pub trait Reload: Send + Sync {
 
 /// State shared by every handler, built once before the server starts.
 pub struct AppState {
-    pub head: Arc<Head>,
+    pub db: Arc<Db>,
     pub registry: Arc<TargetRegistry>,
     pub metrics: Arc<SelfMetrics>,
     pub config: Arc<RwLock<Arc<Config>>>,

@@ -95,7 +95,7 @@ fn query(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
     let t = time_or(p, "time", crate::model::now_millis())?;
     let v = s
         .engine
-        .instant_query(s.head.as_ref(), q, t)
+        .instant_query(s.db.as_ref(), q, t)
         .map_err(query_error)?;
     Ok(value_json(&v))
 }
@@ -122,7 +122,7 @@ fn query_range(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
     }
     let v = s
         .engine
-        .range_query(s.head.as_ref(), q, start, end, step)
+        .range_query(s.db.as_ref(), q, start, end, step)
         .map_err(query_error)?;
     Ok(value_json(&v))
 }
@@ -161,7 +161,7 @@ fn series(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
         return Err(ApiError::BadData("no match[] parameter provided".into()));
     }
     let (start, end) = range(p)?;
-    let q = crate::storage::Queryable::querier(s.head.as_ref(), start, end);
+    let q = crate::storage::Queryable::querier(s.db.as_ref(), start, end);
     let all: BTreeSet<Labels> = sets.iter().flat_map(|m| q.series(m)).collect();
     let out: Vec<Json> = all
         .iter()
@@ -174,7 +174,7 @@ fn series(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
 fn labels(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
     let sets = matcher_sets(p)?;
     let (start, end) = range(p)?;
-    let q = crate::storage::Queryable::querier(s.head.as_ref(), start, end);
+    let q = crate::storage::Queryable::querier(s.db.as_ref(), start, end);
     let names: BTreeSet<String> = if sets.is_empty() {
         q.label_names(&[]).into_iter().collect()
     } else {
@@ -198,7 +198,7 @@ async fn label_values(
     web::block(move || {
         let sets = matcher_sets(&p)?;
         let (start, end) = range(&p)?;
-        let q = crate::storage::Queryable::querier(s.head.as_ref(), start, end);
+        let q = crate::storage::Queryable::querier(s.db.as_ref(), start, end);
         let values: BTreeSet<String> = if sets.is_empty() {
             q.label_values(&name, &[]).into_iter().collect()
         } else {

@@ -76,38 +76,57 @@ async fn runtimeinfo(s: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
+/// TSDB statistics in Prometheus's shape (`headStats` and four top-10 lists), plus a
+/// `storage` object with what the compressed head and the block files cost.
 async fn tsdb(s: web::Data<AppState>) -> HttpResponse {
-    let stats = s.head.stats();
-    let mut by_metric = s.head.series_per_metric();
-    let mut by_label = s.head.label_cardinality();
-    by_metric.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let top = |v: Vec<(String, usize)>| -> Vec<serde_json::Value> {
+    let db = s.db.clone();
+    // One pass over every series: off the web worker.
+    let body = actix_web::rt::task::spawn_blocking(move || tsdb_body(&db)).await;
+    match body {
+        Ok(v) => success(v),
+        Err(e) => {
+            ApiError::Internal(format!("cannot compute tsdb statistics: {e}")).error_response()
+        }
+    }
+}
+
+fn tsdb_body(db: &crate::storage::Db) -> serde_json::Value {
+    let head = db.head();
+    let stats = head.stats();
+    let foot = head.footprint();
+    let disk = db.disk_stats();
+    let by_label = head.label_cardinality();
+    let top = |mut v: Vec<(String, usize)>| -> Vec<serde_json::Value> {
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v.into_iter()
             .take(10)
             .map(|(name, value)| json!({"name": name, "value": value}))
             .collect()
     };
-    let label_value_counts: Vec<(String, usize)> = {
-        let mut v: Vec<(String, usize)> = by_label
-            .iter()
-            .map(|(n, values, _)| (n.clone(), *values))
-            .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
-    };
-    by_label.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-    let pairs: Vec<(String, usize)> = by_label.iter().map(|(n, _, p)| (n.clone(), *p)).collect();
-    success(json!({
+    let per = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+    json!({
         "headStats": {
             "numSeries": stats.series,
             "numLabelPairs": by_label.iter().map(|(_, v, _)| v).sum::<usize>(),
-            "chunkCount": 0,
+            "chunkCount": foot.chunks,
             "minTime": stats.min_time,
             "maxTime": stats.max_time,
         },
-        "seriesCountByMetricName": top(by_metric),
-        "labelValueCountByLabelName": top(label_value_counts),
-        "memoryInBytesByLabelName": [],
-        "seriesCountByLabelValuePair": top(pairs),
-    }))
+        "seriesCountByMetricName": top(head.series_per_metric()),
+        "labelValueCountByLabelName": top(by_label.iter().map(|(n, v, _)| (n.clone(), *v)).collect()),
+        "memoryInBytesByLabelName": top(head.label_value_bytes()),
+        "seriesCountByLabelValuePair": top(head.label_pair_counts()),
+        "storage": {
+            "headSamples": foot.samples,
+            "headChunkBytes": foot.chunk_bytes,
+            "headBytesPerSample": per(foot.chunk_bytes as f64, foot.samples),
+            "headEstimatedBytes": foot.estimated_bytes,
+            "headBytesPerSeries": per(foot.estimated_bytes as f64, stats.series),
+            "blocks": disk.blocks,
+            "blockBytes": disk.block_bytes,
+            "blockSamples": disk.block_samples,
+            "blockBytesPerSample": per(disk.block_bytes as f64, disk.block_samples as usize),
+            "walBytes": disk.wal_bytes,
+        },
+    })
 }

@@ -1,0 +1,181 @@
+use super::*;
+use crate::model::{stale_nan, MatchOp, Sample};
+use crate::storage::Queryable;
+use crate::tsdb::chunk::SAMPLES_PER_CHUNK;
+
+fn ls(pairs: &[(&str, &str)]) -> Labels {
+    Labels::from_pairs(pairs)
+}
+
+#[test]
+fn append_commit_select() {
+    let head = Head::new();
+    let mut app = head.appender();
+    let r = app.append(&ls(&[("__name__", "up"), ("job", "a")]), 1000, 1.0);
+    app.append(&ls(&[("__name__", "up"), ("job", "b")]), 1000, 0.0);
+    assert_eq!(
+        head.querier(0, 2000)
+            .select(&[Matcher::equal("__name__", "up")])
+            .len(),
+        0
+    );
+    let stats = app.commit();
+    assert_eq!(stats.appended, 2);
+    assert_eq!(stats.series_created, 2);
+
+    let mut app = head.appender();
+    assert!(app.append_ref(r, 2000, 1.0));
+    assert!(!app.append_ref(9999, 2000, 1.0));
+    app.commit();
+
+    let q = head.querier(0, 5000);
+    let got = q.select(&[Matcher::new(MatchOp::RegexMatch, "job", "a").unwrap()]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].samples,
+        vec![Sample { t: 1000, v: 1.0 }, Sample { t: 2000, v: 1.0 }]
+    );
+    assert_eq!(q.label_values("job", &[]), vec!["a", "b"]);
+    assert_eq!(q.label_names(&[]), vec!["__name__", "job"]);
+    // Range bounds are inclusive; series without samples in range are omitted.
+    assert_eq!(
+        head.querier(1500, 1999)
+            .select(&[Matcher::equal("job", "a")])
+            .len(),
+        0
+    );
+    assert_eq!(
+        head.querier(2000, 2000)
+            .select(&[Matcher::equal("job", "a")])
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn out_of_order_and_duplicates_are_counted() {
+    let head = Head::new();
+    let l = ls(&[("__name__", "x")]);
+    let mut app = head.appender();
+    app.append(&l, 2000, 1.0);
+    app.append(&l, 1000, 1.0); // out of order
+    app.append(&l, 2000, 2.0); // duplicate timestamp, other value
+    app.append(&l, 2000, 1.0); // same sample again: ignored silently
+    app.append(&l, 3000, stale_nan());
+    let stats = app.commit();
+    assert_eq!(
+        (stats.appended, stats.out_of_order, stats.duplicates),
+        (2, 1, 1)
+    );
+    assert_eq!(head.stats().samples, 2);
+    assert_eq!((head.stats().min_time, head.stats().max_time), (2000, 3000));
+}
+
+#[test]
+fn not_equal_matcher_includes_series_without_the_label() {
+    let head = Head::new();
+    let mut app = head.appender();
+    app.append(&ls(&[("__name__", "x"), ("env", "prod")]), 1, 1.0);
+    app.append(&ls(&[("__name__", "x")]), 1, 1.0);
+    app.commit();
+    let q = head.querier(0, 10);
+    let m = Matcher::new(MatchOp::NotEqual, "env", "prod").unwrap();
+    let got = q.select(&[Matcher::equal("__name__", "x"), m]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].labels.get("env"), None);
+}
+
+#[test]
+fn truncate_drops_old_chunks_and_empty_series() {
+    let head = Head::new();
+    let mut app = head.appender();
+    app.append(&ls(&[("__name__", "old")]), 1, 1.0);
+    app.append(&ls(&[("__name__", "new")]), 1, 1.0);
+    app.append(&ls(&[("__name__", "new")]), 100, 1.0);
+    app.commit();
+    assert_eq!(head.truncate_before(50), 1);
+    assert_eq!(head.stats().series, 1);
+    assert!(head
+        .querier(0, 1000)
+        .select(&[Matcher::equal("__name__", "old")])
+        .is_empty());
+    // A recreated series gets a fresh ref and is found again.
+    let (_, created) = head.get_or_create(&ls(&[("__name__", "old")]));
+    assert!(created);
+}
+
+/// Many chunks: queries see sealed and open chunks alike, at every boundary, and reads
+/// taken while appends go on see a prefix of the series.
+#[test]
+fn select_spans_sealed_and_open_chunks() {
+    let head = Head::new();
+    let l = ls(&[("__name__", "c"), ("job", "j")]);
+    let n = SAMPLES_PER_CHUNK * 3 + 17;
+    let want: Vec<Sample> = (0..n)
+        .map(|i| Sample {
+            t: 15_000 * i as i64,
+            v: (i * 3) as f64,
+        })
+        .collect();
+    for s in &want {
+        let mut app = head.appender();
+        app.append(&l, s.t, s.v);
+        app.commit();
+    }
+    let f = head.footprint();
+    assert_eq!((f.chunks, f.samples), (4, n));
+    // A steady counter: about one byte per sample against 16 uncompressed.
+    assert!(f.chunk_bytes < n * 2, "compressed: {f:?}");
+    let m = [Matcher::equal("job", "j")];
+    let check = |lo: usize, hi: usize| {
+        let got = head
+            .querier(want[lo].t, want[hi].t)
+            .select(&m)
+            .pop()
+            .unwrap()
+            .samples;
+        assert_eq!(got, want[lo..=hi].to_vec(), "range {lo}..={hi}");
+    };
+    let c = SAMPLES_PER_CHUNK;
+    for (lo, hi) in [
+        (0, n - 1),
+        (c - 1, c),
+        (c, 2 * c - 1),
+        (3 * c, n - 1),
+        (5, 5),
+    ] {
+        check(lo, hi);
+    }
+    assert!(head.querier(-10, -1).series(&m).is_empty());
+    assert_eq!(head.querier(0, 1).series(&m).len(), 1);
+}
+
+#[test]
+fn reads_run_concurrently_with_appends() {
+    let head = std::sync::Arc::new(Head::new());
+    let l = ls(&[("__name__", "g")]);
+    let writer = {
+        let (head, l) = (head.clone(), l.clone());
+        std::thread::spawn(move || {
+            for i in 0..2000i64 {
+                let mut app = head.appender();
+                app.append(&l, i, i as f64);
+                app.commit();
+            }
+        })
+    };
+    for _ in 0..200 {
+        let got = head
+            .querier(0, i64::MAX)
+            .select(&[Matcher::equal("__name__", "g")]);
+        if let Some(s) = got.first() {
+            let ok = s.samples.iter().enumerate().all(|(i, x)| x.t == i as i64);
+            assert!(ok, "a read must see a prefix of the appends");
+        }
+    }
+    writer.join().unwrap();
+    let got = head
+        .querier(0, i64::MAX)
+        .select(&[Matcher::equal("__name__", "g")]);
+    assert_eq!(got[0].samples.len(), 2000);
+}

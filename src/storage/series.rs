@@ -1,0 +1,199 @@
+//! One series in the head: its labels and its samples in compressed chunks.
+//!
+//! Samples go into an open [`XorChunk`] under the series' own lock; after
+//! [`SAMPLES_PER_CHUNK`] samples it is sealed into a [`SealedChunk`] (immutable, shared bytes)
+//! and a new open chunk starts. A query clones the sealed chunks it needs and a snapshot of
+//! the open one while holding the lock for a moment, then decodes them without it, so reads
+//! never hold up appends for longer than a few reference-count increments.
+
+use crate::model::{is_stale_nan, Labels, Sample};
+use crate::tsdb::chunk::{SealedChunk, XorChunk, SAMPLES_PER_CHUNK};
+use parking_lot::Mutex;
+
+/// What an append did to a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendOutcome {
+    Appended,
+    OutOfOrder,
+    Duplicate,
+    /// The same timestamp and value as the newest sample: ignored, as in Prometheus.
+    Repeated,
+}
+
+pub(crate) struct MemSeries {
+    pub(crate) labels: Labels,
+    chunks: Mutex<SeriesChunks>,
+}
+
+/// The chunks of a series, oldest first, and its newest sample (for the ordering rules).
+#[derive(Default)]
+pub(crate) struct SeriesChunks {
+    sealed: Vec<SealedChunk>,
+    open: XorChunk,
+    last: Option<(i64, u64)>,
+}
+
+/// Chunks handed to a reader: independent of the series' lock.
+pub(crate) type ChunkSnapshot = Vec<SealedChunk>;
+
+impl MemSeries {
+    pub(crate) fn new(labels: Labels) -> Self {
+        MemSeries {
+            labels,
+            chunks: Mutex::new(SeriesChunks::default()),
+        }
+    }
+
+    /// A series as a snapshot saved it: its chunks (the open one sealed, since appending
+    /// resumes in a new chunk) and its newest sample for the ordering rules.
+    pub(crate) fn restored(
+        labels: Labels,
+        sealed: Vec<SealedChunk>,
+        last: Option<(i64, u64)>,
+    ) -> Self {
+        MemSeries {
+            labels,
+            chunks: Mutex::new(SeriesChunks {
+                sealed,
+                open: XorChunk::new(),
+                last,
+            }),
+        }
+    }
+
+    /// Every chunk (the open one as a snapshot) and the newest sample, for a head snapshot.
+    pub(crate) fn snapshot(&self) -> (Vec<SealedChunk>, Option<(i64, u64)>) {
+        let c = self.chunks.lock();
+        let mut chunks = c.sealed.clone();
+        if !c.open.is_empty() {
+            chunks.push(c.open.snapshot());
+        }
+        (chunks, c.last)
+    }
+
+    /// Appends under Prometheus's rules: older than the newest sample is out of order, the
+    /// same timestamp with another value is a duplicate, the same sample again is ignored.
+    /// Two staleness markers count as the same value whatever their payload.
+    pub(crate) fn append(&self, t: i64, v: f64) -> AppendOutcome {
+        let mut c = self.chunks.lock();
+        if let Some((lt, lv)) = c.last {
+            if t < lt {
+                return AppendOutcome::OutOfOrder;
+            }
+            if t == lt {
+                let last = f64::from_bits(lv);
+                if lv == v.to_bits() || (is_stale_nan(v) && is_stale_nan(last)) {
+                    return AppendOutcome::Repeated;
+                }
+                return AppendOutcome::Duplicate;
+            }
+        }
+        if c.open.len() >= SAMPLES_PER_CHUNK {
+            c.cut();
+        }
+        if c.open.append(t, v).is_err() {
+            // Only a full chunk refuses a sample, and the cut above prevents that; cut and
+            // retry once rather than lose the sample if the constant ever changes.
+            c.cut();
+            let _ = c.open.append(t, v);
+        }
+        c.last = Some((t, v.to_bits()));
+        AppendOutcome::Appended
+    }
+
+    /// The chunks that may hold samples in [mint, maxt], the open one as a snapshot.
+    pub(crate) fn chunks_in(&self, mint: i64, maxt: i64) -> ChunkSnapshot {
+        let c = self.chunks.lock();
+        let overlaps = |r: Option<(i64, i64)>| r.is_some_and(|(a, b)| a <= maxt && b >= mint);
+        let mut out: Vec<SealedChunk> = c
+            .sealed
+            .iter()
+            .filter(|ch| overlaps(ch.time_range()))
+            .cloned()
+            .collect();
+        if overlaps(c.open.time_range()) {
+            out.push(c.open.snapshot());
+        }
+        out
+    }
+
+    /// Whether any sample lies in [mint, maxt], decoding at most the chunks at the edges.
+    pub(crate) fn has_samples_in(&self, mint: i64, maxt: i64) -> bool {
+        !samples_in(&self.chunks_in(mint, maxt), mint, maxt).is_empty()
+    }
+
+    /// Seals the open chunk if all its samples are older than `t`, then clones the sealed
+    /// chunks entirely older than `t`; [`MemSeries::drop_persisted`] removes them once they
+    /// are safely on disk.
+    pub(crate) fn chunks_before(&self, t: i64) -> Vec<SealedChunk> {
+        let mut c = self.chunks.lock();
+        if c.open.time_range().is_some_and(|(_, max)| max < t) {
+            c.cut();
+        }
+        c.sealed
+            .iter()
+            .take_while(|ch| ch.time_range().is_some_and(|(_, max)| max < t))
+            .cloned()
+            .collect()
+    }
+
+    /// Drops the `n` oldest sealed chunks (just persisted by the caller, which is the only
+    /// one removing chunks, so they are still the `n` oldest).
+    pub(crate) fn drop_persisted(&self, n: usize) {
+        let mut c = self.chunks.lock();
+        let n = n.min(c.sealed.len());
+        c.sealed.drain(..n);
+    }
+
+    /// Drops chunks whose samples are all older than `mint`; returns the samples dropped.
+    pub(crate) fn drop_before(&self, mint: i64) -> usize {
+        let mut c = self.chunks.lock();
+        let keep_from = c
+            .sealed
+            .iter()
+            .position(|ch| ch.time_range().is_some_and(|(_, max)| max >= mint))
+            .unwrap_or(c.sealed.len());
+        let mut dropped: usize = c.sealed.drain(..keep_from).map(|ch| ch.len()).sum();
+        if c.sealed.is_empty() && c.open.time_range().is_some_and(|(_, max)| max < mint) {
+            dropped += c.open.len();
+            c.open = XorChunk::new();
+        }
+        dropped
+    }
+
+    /// True when the series holds no sample and its newest sample is older than `t`.
+    pub(crate) fn is_idle_since(&self, t: i64) -> bool {
+        let c = self.chunks.lock();
+        c.sealed.is_empty() && c.open.is_empty() && c.last.is_none_or(|(lt, _)| lt < t)
+    }
+
+    /// (chunks, bytes of chunk data, samples) held in memory.
+    pub(crate) fn footprint(&self) -> (usize, usize, usize) {
+        let c = self.chunks.lock();
+        let open = usize::from(!c.open.is_empty());
+        let bytes =
+            c.sealed.iter().map(|ch| ch.bytes().len()).sum::<usize>() + c.open.bytes().len();
+        let samples = c.sealed.iter().map(SealedChunk::len).sum::<usize>() + c.open.len();
+        (c.sealed.len() + open, bytes, samples)
+    }
+}
+
+impl SeriesChunks {
+    /// Seals the open chunk (if it has samples) and starts a new one.
+    fn cut(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        let full = std::mem::take(&mut self.open);
+        self.sealed.push(full.seal());
+    }
+}
+
+/// Decodes the samples of `chunks` (oldest first) that lie in [mint, maxt].
+pub(crate) fn samples_in(chunks: &[SealedChunk], mint: i64, maxt: i64) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for ch in chunks {
+        out.extend(ch.iter().filter(|s| s.t >= mint && s.t <= maxt));
+    }
+    out
+}
