@@ -144,7 +144,21 @@ fn api_get(base: &str, path: &str, params: &[(&str, String)]) -> Option<Value> {
     for (k, v) in params {
         req = req.query(k, v);
     }
-    let body = req.call().ok()?.into_string().ok()?;
+    let body = match req.call() {
+        Ok(r) => r.into_string().ok()?,
+        Err(ureq::Error::Status(code, r)) => {
+            let text = r.into_string().unwrap_or_default();
+            eprintln!(
+                "  {path} answered HTTP {code}: {}",
+                text.chars().take(300).collect::<String>()
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!("  {path} failed: {e}");
+            return None;
+        }
+    };
     serde_json::from_str(&body).ok()
 }
 
