@@ -32,8 +32,13 @@ fn fixtures(rng: &mut fastrand::Rng, jitter: i64) -> Vec<(&'static str, u32, Ser
         ),
         (
             "counter_bytes",
-            15,
+            10,
             counter(rng, jitter, 8.1e11, |r| step(r, 500_000, 3_000_000)),
+        ),
+        (
+            "counter_idle_bytes",
+            5,
+            counter(rng, jitter, 1.2e10, |r| step(r, 200, 2_000)),
         ),
         (
             "counter_cpu_seconds",
@@ -105,30 +110,95 @@ fn encode(series: &Series) -> XorChunk {
     c
 }
 
-/// Prints bytes per sample of each fixture, on schedule and jittered, and of the mix.
+/// Size in bytes of the same series in Prometheus's XOR chunk (Prometheus 3.x
+/// `tsdb/chunkenc/xor.go`), computed from its bit costs without building the chunk: a 2-byte
+/// header; sample 0 as a signed varint and 64 bits; sample 1's delta as an unsigned varint;
+/// then delta-of-delta buckets of 1, 16, 20, 24 or 68 bits and XOR values with 5 bits of
+/// leading zeros clamped to 31.
+fn prometheus_xor_bytes(series: &Series) -> usize {
+    let varint_len = |u: u64| (64 - (u | 1).leading_zeros() as usize).div_ceil(7);
+    let fits = |d: i64, n: u32| -((1i64 << (n - 1)) - 1) <= d && d <= 1i64 << (n - 1);
+    let mut bits = 0usize;
+    let (mut pt, mut pd, mut pv) = (0i64, 0i64, 0u64);
+    let mut window: Option<(u32, u32)> = None;
+    for (i, &(t, v)) in series.iter().enumerate() {
+        let v = v.to_bits();
+        if i == 0 {
+            bits += 8 * varint_len(((t << 1) ^ (t >> 63)) as u64) + 64;
+        } else {
+            let d = t.wrapping_sub(pt);
+            if i == 1 {
+                bits += 8 * varint_len(d as u64);
+            } else {
+                let dod = d.wrapping_sub(pd);
+                bits += match dod {
+                    0 => 1,
+                    _ if fits(dod, 14) => 16,
+                    _ if fits(dod, 17) => 20,
+                    _ if fits(dod, 20) => 24,
+                    _ => 68,
+                };
+            }
+            pd = d;
+            let x = v ^ pv;
+            if x == 0 {
+                bits += 1;
+            } else {
+                let lead = x.leading_zeros().min(31);
+                let trail = x.trailing_zeros();
+                match window {
+                    Some((wl, wt)) if lead >= wl && trail >= wt => {
+                        bits += 2 + (64 - wl - wt) as usize
+                    }
+                    _ => {
+                        bits += 2 + 5 + 6 + (64 - lead - trail) as usize;
+                        window = Some((lead, trail));
+                    }
+                }
+            }
+        }
+        pt = t;
+        pv = v;
+    }
+    2 + bits.div_ceil(8)
+}
+
+/// Prints bytes per sample of each fixture, on schedule and jittered, in our chunks and in
+/// Prometheus's, and of the weighted mix.
 fn report_sizes() {
     println!("bytes per sample (120-sample chunks, 15 s interval):");
     println!(
-        "  {:<22} {:>9} {:>9}",
+        "  {:<22} {:>9} {:>9} {:>9} {:>9}",
         "fixture",
         "aligned",
-        format!("±{JITTER_MS} ms")
+        "prom",
+        format!("±{JITTER_MS} ms"),
+        "prom"
     );
     let sets = [0, JITTER_MS].map(|j| fixtures(&mut fastrand::Rng::with_seed(15), j));
-    let mut mix = [(0.0, 0.0); 2];
+    // Per column: weighted bytes and weighted samples.
+    let mut mix = [(0.0, 0.0); 4];
     for i in 0..sets[0].len() {
-        let mut cols = [0.0; 2];
+        let mut cols = [0.0; 4];
         for (k, set) in sets.iter().enumerate() {
             let (_, share, series) = &set[i];
-            let bytes = encode(series).bytes().len() as f64;
-            cols[k] = bytes / series.len() as f64;
-            mix[k].0 += bytes * f64::from(*share);
-            mix[k].1 += series.len() as f64 * f64::from(*share);
+            let n = series.len() as f64;
+            let ours = encode(series).bytes().len() as f64;
+            let prom = prometheus_xor_bytes(series) as f64;
+            for (c, bytes) in [(2 * k, ours), (2 * k + 1, prom)] {
+                cols[c] = bytes / n;
+                mix[c].0 += bytes * f64::from(*share);
+                mix[c].1 += n * f64::from(*share);
+            }
         }
-        println!("  {:<22} {:>9.2} {:>9.2}", sets[0][i].0, cols[0], cols[1]);
+        let [a, b, c, d] = cols;
+        println!("  {:<22} {a:>9.2} {b:>9.2} {c:>9.2} {d:>9.2}", sets[0][i].0);
     }
-    let [a, j] = mix.map(|(b, n)| b / n);
-    println!("  {:<22} {a:>9.2} {j:>9.2}", "scrape mix (weighted)");
+    let [a, b, c, d] = mix.map(|(bytes, n)| bytes / n);
+    println!(
+        "  {:<22} {a:>9.2} {b:>9.2} {c:>9.2} {d:>9.2}",
+        "scrape mix (weighted)"
+    );
 }
 
 fn bench_chunks(c: &mut Criterion) {

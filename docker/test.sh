@@ -12,7 +12,7 @@ pod() { podman --runtime runc --cgroup-manager=cgroupfs "$@"; }
 echo "docker/test.sh: building the static release binary"
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --bin pyrometer --target x86_64-unknown-linux-gnu
 bin=target/x86_64-unknown-linux-gnu/release/pyrometer
-file "$bin" 2>/dev/null | grep -q 'static' || ldd "$bin" 2>&1 | grep -q 'not a dynamic' || { echo "binary is not static"; exit 1; }
+file "$bin" 2>/dev/null | grep -q 'static' || ldd "$bin" 2>&1 | grep -Eq 'statically|not a dynamic' || { echo "binary is not static"; exit 1; }
 
 work=$(mktemp -d)
 name=pyrometer-test-$$
@@ -25,12 +25,12 @@ cleanup() {
 trap cleanup EXIT
 
 ctx=$work/ctx
-mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/etc/prometheus" "$ctx/rootfs/prometheus"
+mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/etc" "$ctx/config" "$ctx/data"
 cp "$bin" "$ctx/rootfs/bin/pyrometer"
-cp prometheus.yml "$ctx/rootfs/etc/prometheus/prometheus.yml"
+cp prometheus.yml "$ctx/config/prometheus.yml"
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' > "$ctx/rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$ctx/rootfs/etc/group"
-touch "$ctx/rootfs/prometheus/.keep"
+touch "$ctx/data/.keep"
 cp docker/Dockerfile.scratch "$ctx/Dockerfile"
 pod build -q -t pyrometer-test -f "$ctx/Dockerfile" "$ctx"
 
@@ -53,30 +53,35 @@ start_http_server($app_port, addr='127.0.0.1')
 time.sleep(120)" &
 exporter_pid=$!
 
-# Port 9090 is the image's default; the tutorial's command line is used as is.
+# Port 9090 is the image's default and the tutorial's command line is used as is; only if
+# something else already holds 9090 here are the image's arguments repeated with another port.
+port=9090
+args=()
 if (exec 3<>/dev/tcp/127.0.0.1/9090) 2>/dev/null; then
-  echo "port 9090 is busy on this machine; cannot run the tutorial's command line"; exit 1
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  echo "docker/test.sh: port 9090 is busy here; using $port"
+  args=(--config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus "--web.listen-address=127.0.0.1:$port")
 fi
 pod run -d --net=host --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 \
-  -v "$work/prometheus.yml:/etc/prometheus/prometheus.yml" --name "$name" pyrometer-test >/dev/null
+  -v "$work/prometheus.yml:/etc/prometheus/prometheus.yml" --name "$name" pyrometer-test "${args[@]}" >/dev/null
 
 fail() { echo "docker/test.sh: FAILED: $*"; pod logs "$name" 2>&1 | tail -20; exit 1; }
 get() { python3 -c "import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())" "$1"; }
 ok=""
 for _ in $(seq 1 100); do
-  if get http://127.0.0.1:9090/-/ready >/dev/null 2>&1; then ok=1; break; fi
+  if get http://127.0.0.1:$port/-/ready >/dev/null 2>&1; then ok=1; break; fi
   sleep 0.2
 done
 [ -n "$ok" ] || fail "not ready"
 
 up=""
 for _ in $(seq 1 50); do
-  if get 'http://127.0.0.1:9090/api/v1/query?query=docker_test_requests_total' | grep -q '"7"'; then up=1; break; fi
+  if get "http://127.0.0.1:$port/api/v1/query?query=docker_test_requests_total" | grep -q '"7"'; then up=1; break; fi
   sleep 0.3
 done
 [ -n "$up" ] || fail "exporter metric not queryable"
-get http://127.0.0.1:9090/api/v1/targets | grep -q '"scrapePool":"app"' || fail "targets API lacks job app"
-get http://127.0.0.1:9090/api/v1/targets | grep -q '"health":"up"' || fail "target not up"
+get http://127.0.0.1:$port/api/v1/targets | grep -q '"scrapePool":"app"' || fail "targets API lacks job app"
+get http://127.0.0.1:$port/api/v1/targets | grep -q '"health":"up"' || fail "target not up"
 
 user=$(pod top "$name" user | tail -n 1 | awk '{print $1}')
 [ "$user" = "nobody" ] || fail "process runs as '$user', not nobody"

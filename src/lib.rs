@@ -25,6 +25,7 @@
 pub mod config;
 pub mod discovery;
 pub mod flags;
+pub mod httpclient;
 pub mod logging;
 pub mod model;
 pub mod promql;

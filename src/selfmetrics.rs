@@ -27,6 +27,9 @@ pub struct SelfMetrics {
     pub config_reload_timestamp: AtomicU64,
     pub config_reloads_total: AtomicU64,
     pub config_reload_failures_total: AtomicU64,
+    pub sd_file_read_errors_total: AtomicU64,
+    pub sd_http_failures_total: AtomicU64,
+    pub sd_dns_lookup_failures_total: AtomicU64,
     duration_buckets: [AtomicU64; DURATION_BUCKETS.len()],
     duration_count: AtomicU64,
     /// Sum of scrape durations in microseconds (integer so it can be an atomic).
@@ -163,6 +166,24 @@ impl SelfMetrics {
             "counter",
             "Configuration loads that failed.",
             g(&self.config_reload_failures_total) as f64,
+        );
+        family(
+            "prometheus_sd_file_read_errors_total",
+            "counter",
+            "Target group files that could not be read or parsed.",
+            g(&self.sd_file_read_errors_total) as f64,
+        );
+        family(
+            "prometheus_sd_http_failures_total",
+            "counter",
+            "Failed fetches of HTTP service discovery.",
+            g(&self.sd_http_failures_total) as f64,
+        );
+        family(
+            "prometheus_sd_dns_lookup_failures_total",
+            "counter",
+            "Failed DNS service discovery lookups.",
+            g(&self.sd_dns_lookup_failures_total) as f64,
         );
 
         let name = "pyrometer_target_scrape_duration_seconds";

@@ -343,9 +343,6 @@ impl Config {
         for sc in &self.scrape_configs {
             let job = &sc.job_name;
             let mut fields: Vec<&str> = sc.unsupported_discovery();
-            if !sc.dns_sd_configs.is_empty() {
-                fields.push("dns_sd_configs");
-            }
             if sc.oauth2.is_some() {
                 fields.push("oauth2");
             }

@@ -12,7 +12,9 @@ use super::de::{checked_strings, yaml11_bool};
 use super::duration::{format_duration, serde_duration};
 use super::http::{default_true, validate_auth, Authorization, BasicAuth, OAuth2, TlsConfig};
 use super::relabel::{deserialize_relabel_configs, RelabelConfig};
-use super::sd::{deserialize_dns_sd, deserialize_http_sd, DnsSdConfig, FileSdConfig, HttpSdConfig};
+use super::sd::{
+    deserialize_dns_sd, deserialize_http_sd, DnsRecordType, DnsSdConfig, FileSdConfig, HttpSdConfig,
+};
 use super::size::serde_size;
 use super::validate::{check_target_address, deserialize_label_set};
 use super::GlobalConfig;
@@ -354,8 +356,9 @@ impl ScrapeConfig {
         Ok(())
     }
 
-    /// Names of the discovery mechanisms this job uses that Pyrometer parses but does not
-    /// run yet.
+    /// Names of the discovery mechanisms (or their settings) this job uses that Pyrometer
+    /// parses but does not run yet. `static_configs`, `file_sd_configs`, `http_sd_configs`
+    /// and `dns_sd_configs` for A and AAAA records are run.
     pub(crate) fn unsupported_discovery(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         for (used, name) in [
@@ -366,6 +369,25 @@ impl ScrapeConfig {
             (!self.consul_sd_configs.is_empty(), "consul_sd_configs"),
             (!self.ec2_sd_configs.is_empty(), "ec2_sd_configs"),
             (!self.docker_sd_configs.is_empty(), "docker_sd_configs"),
+            // The system resolver answers addresses only, so A and AAAA records are looked up.
+            (
+                self.dns_sd_configs
+                    .iter()
+                    .any(|d| !matches!(d.record_type, DnsRecordType::A | DnsRecordType::Aaaa)),
+                "dns_sd_configs of type SRV, MX or NS",
+            ),
+            (
+                self.http_sd_configs
+                    .iter()
+                    .any(|h| h.http_client.oauth2.is_some()),
+                "http_sd_configs oauth2",
+            ),
+            (
+                self.http_sd_configs
+                    .iter()
+                    .any(|h| h.http_client.proxy_url.is_some()),
+                "http_sd_configs proxy_url",
+            ),
         ] {
             if used {
                 out.push(name);

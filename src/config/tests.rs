@@ -251,7 +251,7 @@ fn every_field_of_the_full_fixture() {
         "storage",
         "tracing",
         "global.query_log_file",
-        "job \"app\": dns_sd_configs",
+        "job \"app\": dns_sd_configs of type SRV, MX or NS",
     ] {
         assert!(
             unsupported.contains(&f.to_string()),
@@ -463,4 +463,26 @@ fn written_full_config_reads_back() {
     // Secrets come back as the placeholder, never as the original.
     let token = again.scrape_configs[1].authorization.as_ref().unwrap();
     assert_eq!(token.credentials.as_deref(), Some(SECRET_PLACEHOLDER));
+}
+
+#[test]
+fn discovery_that_runs_is_not_reported_unsupported() {
+    let c = parse(
+        "scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [t/*.json]}]\n    http_sd_configs: [{url: http://sd/}]\n    dns_sd_configs: [{names: [localhost], type: A, port: 9100}, {names: [localhost], type: AAAA, port: 9100}]\n",
+    );
+    assert!(
+        c.unsupported_features().is_empty(),
+        "{:?}",
+        c.unsupported_features()
+    );
+    let c = parse(
+        "scrape_configs:\n  - job_name: a\n    dns_sd_configs: [{names: [_x._tcp.example.org]}]\n    http_sd_configs: [{url: 'https://sd/', oauth2: {client_id: c, token_url: 'http://t/'}}]\n",
+    );
+    assert_eq!(
+        c.unsupported_features(),
+        [
+            "job \"a\": dns_sd_configs of type SRV, MX or NS",
+            "job \"a\": http_sd_configs oauth2",
+        ]
+    );
 }

@@ -6,7 +6,7 @@ use super::functions::kahan_inc;
 use super::functions::quantile;
 use super::parser::{AggOp, Expr};
 use super::value::{Elem, QueryError, Series};
-use crate::model::{Labels, LabelsBuilder, METRIC_NAME};
+use crate::model::{Labels, LabelsBuilder, Sample, METRIC_NAME};
 use std::collections::HashMap;
 
 pub(crate) fn eval(
@@ -24,7 +24,7 @@ pub(crate) fn eval(
             Some(p) => ev.eval_string(p)?,
             None => String::new(),
         };
-        if label.is_empty() {
+        if !super::functions::is_valid_label_name(&label) {
             return Err(QueryError::exec(format!("invalid label name {label:?}")));
         }
         let input = ev.eval_matrix(expr)?;
@@ -57,18 +57,84 @@ pub(crate) fn eval(
             AggOp::LimitRatio if ps.iter().any(|p| p.is_nan()) => {
                 return Err(QueryError::exec("Ratio value is NaN"));
             }
+            AggOp::Quantile => {
+                if let Some(w) = ps
+                    .iter()
+                    .find_map(|q| super::functions::quantile_warning(*q))
+                {
+                    ev.warn(w);
+                }
+            }
             _ => {}
         }
     }
     let start = ev.start;
     let interval = ev.interval.max(1);
-    ev.range_eval(&[input], |_, vecs, t| {
-        let p = params
+    let param_at = |t: i64| {
+        params
             .as_ref()
             .and_then(|ps| ps.get(((t - start) / interval) as usize).copied())
-            .unwrap_or(f64::NAN);
-        Ok(aggregate_step(op, &vecs[0], &grouping, without, p))
-    })
+            .unwrap_or(f64::NAN)
+    };
+    if matches!(
+        op,
+        AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio
+    ) {
+        return ev.range_eval(&[input], |_, vecs, t| {
+            Ok(select_k(op, &vecs[0], &grouping, without, param_at(t)))
+        });
+    }
+    // Groups are worked out once per series, not once per step.
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<Series> = Vec::new();
+    let group_of: Vec<usize> = input
+        .iter()
+        .map(|s| {
+            let key = group_labels(&s.labels, &grouping, without);
+            *index.entry(key.clone()).or_insert_with(|| {
+                out.push(Series {
+                    labels: key,
+                    points: Vec::new(),
+                    drop_name: false,
+                });
+                out.len() - 1
+            })
+        })
+        .collect();
+    let mut cursors = vec![0usize; input.len()];
+    let mut accs: Vec<Option<Acc>> = (0..out.len()).map(|_| None).collect();
+    let steps: Vec<i64> = ev.steps().collect();
+    for t in steps {
+        ev.check_deadline()?;
+        for (si, s) in input.iter().enumerate() {
+            let c = &mut cursors[si];
+            while *c < s.points.len() && s.points[*c].t < t {
+                *c += 1;
+            }
+            let Some(p) = s.points.get(*c).filter(|p| p.t == t) else {
+                continue;
+            };
+            match &mut accs[group_of[si]] {
+                Some(a) => a.add(op, p.v, s.drop_name),
+                slot => *slot = Some(Acc::new(op, p.v, s.drop_name)),
+            }
+        }
+        let q = param_at(t);
+        let mut produced = 0;
+        for (g, acc) in accs.iter_mut().enumerate() {
+            if let Some(mut a) = acc.take() {
+                out[g].points.push(Sample {
+                    t,
+                    v: a.finish(op, q),
+                });
+                out[g].drop_name = a.drop_name;
+                produced += 1;
+            }
+        }
+        ev.add_samples(produced)?;
+    }
+    out.retain(|s| !s.points.is_empty());
+    Ok(out)
 }
 
 /// The labels that identify a sample's group.
@@ -90,9 +156,8 @@ fn group_labels(l: &Labels, grouping: &[String], without: bool) -> Labels {
     }
 }
 
-/// Running state of one group.
-struct Group {
-    labels: Labels,
+/// Running state of one group at one step.
+struct Acc {
     value: f64,
     kahan: f64,
     mean: f64,
@@ -100,109 +165,77 @@ struct Group {
     incremental: bool,
     drop_name: bool,
     values: Vec<f64>,
-    members: Vec<Elem>,
 }
 
-fn aggregate_step(
-    op: AggOp,
-    v: &[Elem],
-    grouping: &[String],
-    without: bool,
-    param: f64,
-) -> Vec<Elem> {
-    if matches!(
-        op,
-        AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio
-    ) {
-        return select_k(op, v, grouping, without, param);
-    }
-    let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    for e in v {
-        let key = group_labels(&e.labels, grouping, without);
-        let f = e.v;
-        let Some(&i) = index.get(&key) else {
-            index.insert(key.clone(), groups.len());
-            let value = match op {
-                AggOp::Stddev | AggOp::Stdvar if f.is_nan() || f.is_infinite() => f64::NAN,
-                AggOp::Stddev | AggOp::Stdvar => 0.0,
-                AggOp::Group => 1.0,
-                _ => f,
-            };
-            groups.push(Group {
-                labels: key,
-                value,
-                kahan: 0.0,
-                mean: f,
-                count: 1.0,
-                incremental: false,
-                drop_name: e.drop_name,
-                values: vec![f],
-                members: Vec::new(),
-            });
-            continue;
+impl Acc {
+    fn new(op: AggOp, f: f64, drop_name: bool) -> Self {
+        let value = match op {
+            AggOp::Stddev | AggOp::Stdvar if f.is_nan() || f.is_infinite() => f64::NAN,
+            AggOp::Stddev | AggOp::Stdvar => 0.0,
+            AggOp::Group => 1.0,
+            _ => f,
         };
-        let g = &mut groups[i];
-        g.drop_name |= e.drop_name;
+        Acc {
+            value,
+            kahan: 0.0,
+            mean: f,
+            count: 1.0,
+            incremental: false,
+            drop_name,
+            values: if op == AggOp::Quantile {
+                vec![f]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn add(&mut self, op: AggOp, f: f64, drop_name: bool) {
+        self.drop_name |= drop_name;
         match op {
-            AggOp::Sum => (g.value, g.kahan) = kahan_inc(f, g.value, g.kahan),
+            AggOp::Sum => (self.value, self.kahan) = kahan_inc(f, self.value, self.kahan),
             AggOp::Avg => {
-                g.count += 1.0;
-                if !g.incremental {
-                    let (nv, nc) = kahan_inc(f, g.value, g.kahan);
+                self.count += 1.0;
+                if !self.incremental {
+                    let (nv, nc) = kahan_inc(f, self.value, self.kahan);
                     if !nv.is_infinite() {
-                        (g.value, g.kahan) = (nv, nc);
-                        continue;
+                        (self.value, self.kahan) = (nv, nc);
+                        return;
                     }
-                    g.incremental = true;
-                    g.mean = g.value / (g.count - 1.0);
-                    g.kahan /= g.count - 1.0;
+                    // The sum would overflow: continue with an incremental mean.
+                    self.incremental = true;
+                    self.mean = self.value / (self.count - 1.0);
+                    self.kahan /= self.count - 1.0;
                 }
-                let q = (g.count - 1.0) / g.count;
-                (g.mean, g.kahan) = kahan_inc(f / g.count, q * g.mean, q * g.kahan);
+                let q = (self.count - 1.0) / self.count;
+                (self.mean, self.kahan) = kahan_inc(f / self.count, q * self.mean, q * self.kahan);
             }
-            AggOp::Max if (g.value < f || g.value.is_nan()) => {
-                g.value = f;
+            AggOp::Max if self.value < f || self.value.is_nan() => self.value = f,
+            AggOp::Min if self.value > f || self.value.is_nan() => self.value = f,
+            AggOp::Count => self.count += 1.0,
+            AggOp::Stddev | AggOp::Stdvar => {
+                self.count += 1.0;
+                let delta = f - self.mean;
+                self.mean += delta / self.count;
+                self.value += delta * (f - self.mean);
             }
-            AggOp::Min if (g.value > f || g.value.is_nan()) => {
-                g.value = f;
-            }
-            AggOp::Count => g.count += 1.0,
-            AggOp::Stddev | AggOp::Stdvar if !g.value.is_nan() => {
-                if f.is_nan() || f.is_infinite() {
-                    g.value = f64::NAN;
-                } else {
-                    g.count += 1.0;
-                    let delta = f - g.mean;
-                    g.mean += delta / g.count;
-                    g.value += delta * (f - g.mean);
-                }
-            }
-            AggOp::Quantile => g.values.push(f),
+            AggOp::Quantile => self.values.push(f),
             _ => {}
         }
     }
-    groups
-        .into_iter()
-        .map(|mut g| {
-            let v = match op {
-                AggOp::Avg if g.incremental => g.mean + g.kahan,
-                AggOp::Avg => g.value / g.count + g.kahan / g.count,
-                AggOp::Count => g.count,
-                AggOp::Stdvar => g.value / g.count,
-                AggOp::Stddev => (g.value / g.count).sqrt(),
-                AggOp::Quantile => quantile(param, &mut g.values),
-                AggOp::Sum => g.value + g.kahan,
-                _ => g.value,
-            };
-            let _ = &g.members;
-            Elem {
-                labels: g.labels,
-                v,
-                drop_name: g.drop_name,
-            }
-        })
-        .collect()
+
+    fn finish(&mut self, op: AggOp, param: f64) -> f64 {
+        match op {
+            AggOp::Avg if self.incremental => self.mean + self.kahan,
+            AggOp::Avg => self.value / self.count + self.kahan / self.count,
+            AggOp::Count => self.count,
+            AggOp::Stdvar => self.value / self.count,
+            AggOp::Stddev => (self.value / self.count).sqrt(),
+            AggOp::Quantile => quantile(param, &mut self.values),
+            AggOp::Sum => self.value + self.kahan,
+            _ => self.value,
+        }
+    }
 }
 
 /// `topk`, `bottomk`, `limitk` and `limit_ratio`: keep some input samples of each group.
@@ -219,32 +252,37 @@ fn select_k(op: AggOp, v: &[Elem], grouping: &[String], without: bool, param: f6
         return Vec::new();
     }
     let ratio = param.clamp(-1.0, 1.0);
-    let mut groups: Vec<Vec<Elem>> = Vec::new();
+    // Group members by index; only the chosen samples are copied.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    for e in v {
+    for (n, e) in v.iter().enumerate() {
         let key = group_labels(&e.labels, grouping, without);
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[i].push(e.clone());
+        groups[i].push(n);
     }
+    let k = k as usize;
     let mut out = Vec::new();
     for mut g in groups {
         match op {
-            AggOp::Topk => {
-                // Descending, NaN last; stable so ties keep input order.
-                g.sort_by(|a, b| desc_nan_last(a.v, b.v));
-                g.truncate(k as usize);
+            AggOp::Topk | AggOp::Bottomk => {
+                let sign = if op == AggOp::Topk { 1.0 } else { -1.0 };
+                // Best first, NaN last; ties keep input order (the index breaks them).
+                let cmp = |a: &usize, b: &usize| {
+                    desc_nan_last(sign * v[*a].v, sign * v[*b].v).then(a.cmp(b))
+                };
+                if k < g.len() {
+                    g.select_nth_unstable_by(k, cmp);
+                    g.truncate(k);
+                }
+                g.sort_by(cmp);
             }
-            AggOp::Bottomk => {
-                g.sort_by(|a, b| desc_nan_last(-a.v, -b.v));
-                g.truncate(k as usize);
-            }
-            AggOp::Limitk => g.truncate(k as usize),
-            _ => g.retain(|e| ratio_keeps(ratio, &e.labels)),
+            AggOp::Limitk => g.truncate(k),
+            _ => g.retain(|&n| ratio_keeps(ratio, &v[n].labels)),
         }
-        out.extend(g);
+        out.extend(g.into_iter().map(|n| v[n].clone()));
     }
     out
 }
@@ -273,18 +311,14 @@ fn count_values(v: &[Elem], grouping: &[String], without: bool, label: &str) -> 
         let mut b = e.labels.builder();
         b.set(label, &format_value(e.v));
         let with_value = b.build();
-        let mut g = if without {
+        // The value label is set first, so `without` may remove it again, as in Prometheus.
+        let g = if without {
             group_labels(&with_value, grouping, true)
         } else {
             let mut names: Vec<String> = grouping.to_vec();
             names.push(label.to_string());
             group_labels(&with_value, &names, false)
         };
-        if without {
-            let mut b = g.builder();
-            b.set(label, &format_value(e.v));
-            g = b.build();
-        }
         match index.get(&g) {
             Some(&i) => out[i].v += 1.0,
             None => {

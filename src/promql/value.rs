@@ -95,10 +95,24 @@ impl Elem {
     }
 }
 
+/// Labels that describe the metric rather than the series; they go whenever the metric
+/// name goes (Prometheus 3.x treats `__type__` and `__unit__` this way).
+pub(crate) const METADATA_LABELS: [&str; 3] = ["__name__", "__type__", "__unit__"];
+
+/// A copy without the metric name and its metadata labels.
+pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
+    if !labels.iter().any(|l| METADATA_LABELS.contains(&&*l.name)) {
+        return labels.clone();
+    }
+    let mut b = labels.builder();
+    b.retain(|n| !METADATA_LABELS.contains(&n));
+    b.build()
+}
+
 /// The labels a series ends up with once delayed name removal is applied.
 pub(crate) fn final_labels(labels: &Labels, drop_name: bool) -> Labels {
     if drop_name {
-        labels.without_metric_name()
+        drop_metric_name(labels)
     } else {
         labels.clone()
     }

@@ -6,6 +6,7 @@
 
 use super::registry::MetricMeta;
 use crate::storage::SeriesRef;
+use foldhash::fast::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How many scrapes an unseen entry survives before eviction; a series that flaps in and
@@ -19,14 +20,18 @@ pub(crate) struct CacheEntry {
     pub(crate) last_iter: u64,
 }
 
+/// The maps below are probed once per sample; std's default SipHash was a visible share of a
+/// cached scrape's time, so they use foldhash (per-process random seed, several times faster
+/// on short keys). Keys come from the target's own body, and a target able to provoke
+/// collisions only slows its own cache.
 #[derive(Default)]
 pub struct ScrapeCache {
-    pub(crate) entries: HashMap<Box<str>, CacheEntry>,
+    pub(crate) entries: HashMap<Box<str>, CacheEntry, RandomState>,
     pub(crate) iter: u64,
     /// Series refs appended by the current scrape (without explicit timestamps).
-    pub(crate) cur: HashSet<SeriesRef>,
+    pub(crate) cur: HashSet<SeriesRef, RandomState>,
     /// Series refs appended by the last successful scrape.
-    pub(crate) prev: HashSet<SeriesRef>,
+    pub(crate) prev: HashSet<SeriesRef, RandomState>,
     /// Refs of the synthetic series (`up`, `scrape_duration_seconds`, ...), in REPORT order.
     pub(crate) report_refs: Vec<Option<SeriesRef>>,
     pub(crate) metadata: BTreeMap<String, MetricMeta>,
@@ -70,12 +75,19 @@ impl ScrapeCache {
         self.prev.iter().copied().collect()
     }
 
-    pub(crate) fn set_meta(&mut self, metric: &str, update: impl FnOnce(&mut MetricMeta)) {
-        let entry = self.metadata.entry(metric.to_string()).or_default();
-        let before = entry.clone();
-        update(entry);
-        if *entry != before {
-            self.metadata_changed = true;
-        }
+    /// Applies `update` to the metadata of `metric`; `update` says whether it changed
+    /// anything. The family's name is allocated only when it is new, so a repeated scrape with
+    /// the same HELP and TYPE lines allocates nothing here.
+    pub(crate) fn set_meta(&mut self, metric: &str, update: impl FnOnce(&mut MetricMeta) -> bool) {
+        let changed = match self.metadata.get_mut(metric) {
+            Some(m) => update(m),
+            None => {
+                let mut m = MetricMeta::default();
+                update(&mut m);
+                self.metadata.insert(metric.to_string(), m);
+                true
+            }
+        };
+        self.metadata_changed |= changed;
     }
 }

@@ -1,20 +1,27 @@
 //! The HTTP side of a scrape: one GET with Prometheus's headers, a size limit and a timeout.
 
+use crate::config::{Authorization, BasicAuth, TlsConfig};
+use crate::httpclient::{authorization_header, tls_client_config, CredentialsError, USER_AGENT};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The Accept header Prometheus 2.x sends: OpenMetrics first, then the text format.
 const ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// How a target is scraped; fixed for the life of a target actor.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FetchSettings {
     pub url: String,
     pub timeout: Duration,
     /// 0 means no limit.
     pub body_size_limit: u64,
-    /// A ready `Authorization` header value (basic or bearer), if any.
-    pub authorization: Option<String>,
+    /// The job's `basic_auth`, turned into a header on every scrape.
+    pub basic_auth: Option<BasicAuth>,
+    /// The job's `authorization` (bearer tokens included), likewise.
+    pub authorization: Option<Authorization>,
+    /// The job's `tls_config`, for https targets.
+    pub tls: Option<TlsConfig>,
 }
 
 /// A fetched body and the content type it came with.
@@ -37,25 +44,37 @@ pub enum FetchError {
     Timeout(Duration),
     #[error("reading body: {0}")]
     Body(String),
+    #[error("{0}")]
+    Tls(String),
+    #[error("{0}")]
+    Credentials(#[from] CredentialsError),
 }
 
 thread_local! {
-    /// One client per arbiter thread: awc clients are not Send, and connections are kept
-    /// alive per thread, so each target reuses its thread's pool.
-    static CLIENT: RefCell<Option<awc::Client>> = const { RefCell::new(None) };
+    /// Clients of this arbiter thread, one per TLS configuration: awc clients are not Send,
+    /// and each keeps its own keep-alive pool, so a target reuses its connection.
+    static CLIENTS: RefCell<HashMap<String, awc::Client>> = RefCell::new(HashMap::new());
 }
 
-fn client() -> awc::Client {
-    CLIENT.with(|c| {
-        c.borrow_mut()
-            .get_or_insert_with(|| {
-                awc::Client::builder()
-                    // The whole-scrape deadline below is the real limit; this only stops awc's
-                    // own 5 s default from cutting longer configured timeouts short.
-                    .timeout(Duration::from_secs(3600))
-                    .finish()
-            })
-            .clone()
+fn client(tls: Option<&TlsConfig>) -> Result<awc::Client, FetchError> {
+    let key = format!("{tls:?}");
+    CLIENTS.with(|c| {
+        if let Some(client) = c.borrow().get(&key) {
+            return Ok(client.clone());
+        }
+        let connector = awc::Connector::new()
+            .rustls_0_23(tls_client_config(tls).map_err(FetchError::Tls)?)
+            // awc caps a client at 100 connections by default; one thread serves thousands
+            // of targets, each with its own keep-alive connection.
+            .limit(0);
+        let client = awc::Client::builder()
+            .connector(connector)
+            // The whole-scrape deadline below is the real limit; this only stops awc's
+            // own 5 s default from cutting longer configured timeouts short.
+            .timeout(Duration::from_secs(3600))
+            .finish();
+        c.borrow_mut().insert(key, client.clone());
+        Ok(client)
     })
 }
 
@@ -68,19 +87,18 @@ pub async fn fetch(s: &FetchSettings) -> Result<Fetched, FetchError> {
 }
 
 async fn fetch_inner(s: &FetchSettings) -> Result<Fetched, FetchError> {
-    let mut req = client()
+    let mut req = client(s.tls.as_ref())?
         .get(&s.url)
         .insert_header(("Accept", ACCEPT))
-        .insert_header((
-            "User-Agent",
-            concat!("Pyrometer/", env!("CARGO_PKG_VERSION")),
-        ))
+        // Prometheus asks for gzip only; bodies are decompressed by awc.
+        .insert_header(("Accept-Encoding", "gzip"))
+        .insert_header(("User-Agent", USER_AGENT))
         .insert_header((
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", s.timeout.as_secs_f64()),
         ));
-    if let Some(auth) = &s.authorization {
-        req = req.insert_header(("Authorization", auth.as_str()));
+    if let Some(auth) = authorization_header(s.basic_auth.as_ref(), s.authorization.as_ref())? {
+        req = req.insert_header(("Authorization", auth));
     }
     let mut resp = req.send().await.map_err(|e| FetchError::Request {
         url: s.url.clone(),

@@ -81,19 +81,15 @@ pub fn ingest(
                 timestamp_ms,
             } => (series, name, value, timestamp_ms),
             Entry::Help { metric, text } => {
-                cache.set_meta(metric, |m| {
-                    if m.help != text {
-                        m.help = text.into_owned();
-                    }
-                });
+                cache.set_meta(metric, |m| replace(&mut m.help, &text));
                 continue;
             }
             Entry::Type { metric, kind } => {
-                cache.set_meta(metric, |m| m.kind = kind.as_str().to_string());
+                cache.set_meta(metric, |m| replace(&mut m.kind, kind.as_str()));
                 continue;
             }
             Entry::Unit { metric, unit } => {
-                cache.set_meta(metric, |m| m.unit = unit.to_string());
+                cache.set_meta(metric, |m| replace(&mut m.unit, unit));
                 continue;
             }
         };
@@ -160,6 +156,15 @@ pub fn ingest(
         }
     }
     Ok(report)
+}
+
+/// Sets `field` to `value` unless equal (no allocation then); says whether it changed.
+fn replace(field: &mut String, value: &str) -> bool {
+    if field == value {
+        return false;
+    }
+    value.clone_into(field);
+    true
 }
 
 /// The final labels of a scraped sample: its own labels merged with the target's under the

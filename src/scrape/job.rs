@@ -3,14 +3,20 @@
 //! It turns discovered target groups into targets and reconciles its actors by target
 //! identity: a target whose spec is unchanged keeps its actor, schedule phase and cache; a
 //! new one gets an actor on the next arbiter in turn; a removed one is stopped, which writes
-//! staleness markers for its series.
+//! staleness markers for its series; one whose settings changed gets a new actor, and its
+//! old one stops without markers, since the series go on.
+//!
+//! The job's discovery providers (file, HTTP, DNS) run as futures in this actor's context:
+//! they send their groups as [`TargetGroups`] messages and end with the actor. A reload that
+//! changes the discovery sections restarts them; until a restarted provider reports, the
+//! groups it found before stay, so unchanged targets keep scraping.
 
 use super::registry::{Health, TargetStatus};
 use super::target::{StopTarget, TargetActor, TargetSpec};
 use super::targets::{build_targets, BuiltTarget};
 use super::ScrapeContext;
 use crate::config::ScrapeConfig;
-use crate::discovery::{static_groups, TargetGroup};
+use crate::discovery::{self, static_groups, ProviderCtx, TargetGroup, TargetGroups};
 use actix::prelude::*;
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
@@ -27,18 +33,48 @@ pub struct JobActor {
     /// Target groups by provider source, as last discovered.
     groups: BTreeMap<String, Vec<TargetGroup>>,
     running: HashMap<u64, Running>,
+    /// The running discovery providers, cancelled when the discovery sections change.
+    providers: Vec<SpawnHandle>,
 }
+
+/// The name of the static provider in `groups`.
+const STATIC: &str = "static";
 
 impl JobActor {
     pub fn new(cfg: ScrapeConfig, ctx: Arc<ScrapeContext>) -> Self {
         let mut groups = BTreeMap::new();
-        groups.insert("static".to_string(), static_groups(&cfg.static_configs));
+        groups.insert(STATIC.to_string(), static_groups(&cfg.static_configs));
         JobActor {
             cfg,
             ctx,
             groups,
             running: HashMap::new(),
+            providers: Vec::new(),
         }
+    }
+
+    /// (Re)starts the job's discovery providers. Groups of providers that no longer exist
+    /// go; the others stay until their restarted provider reports.
+    fn start_providers(&mut self, ctx: &mut Context<Self>) {
+        for h in self.providers.drain(..) {
+            ctx.cancel_future(h);
+        }
+        let out = ctx.address().recipient::<TargetGroups>();
+        let providers = discovery::providers(&self.cfg, |name| ProviderCtx {
+            job: self.cfg.job_name.clone(),
+            name,
+            out: out.clone(),
+            status: self.ctx.registry.sd.clone(),
+            metrics: self.ctx.metrics.clone(),
+        });
+        let mut names = vec![STATIC.to_string()];
+        for (name, f) in providers {
+            names.push(name);
+            self.providers.push(ctx.spawn(f.into_actor(self)));
+        }
+        self.groups.retain(|name, _| names.contains(name));
+        // The new providers report their failures afresh.
+        self.ctx.registry.sd.remove_job(&self.cfg.job_name);
     }
 
     fn reconcile(&mut self) {
@@ -68,7 +104,9 @@ impl JobActor {
                 wanted.remove(&key);
             } else if let Some(r) = self.running.remove(&key) {
                 self.ctx.registry.remove(key);
-                r.addr.do_send(StopTarget);
+                // A target still wanted is replaced, not removed: its series go on.
+                let stale = !wanted.contains_key(&key);
+                r.addr.do_send(StopTarget { stale });
             }
         }
         for (key, t) in wanted {
@@ -93,7 +131,7 @@ impl JobActor {
     fn stop_all(&mut self) {
         for (key, r) in self.running.drain() {
             self.ctx.registry.remove(key);
-            r.addr.do_send(StopTarget);
+            r.addr.do_send(StopTarget { stale: true });
         }
         self.ctx.registry.remove_pool(&self.cfg.job_name);
     }
@@ -116,7 +154,8 @@ fn same_scrape(a: &TargetSpec, b: &TargetSpec) -> bool {
 impl Actor for JobActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.start_providers(ctx);
         self.reconcile();
     }
 }
@@ -129,22 +168,18 @@ pub struct UpdateJob(pub ScrapeConfig);
 impl Handler<UpdateJob> for JobActor {
     type Result = ();
 
-    fn handle(&mut self, msg: UpdateJob, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: UpdateJob, ctx: &mut Context<Self>) {
+        let sd_changed = msg.0.file_sd_configs != self.cfg.file_sd_configs
+            || msg.0.http_sd_configs != self.cfg.http_sd_configs
+            || msg.0.dns_sd_configs != self.cfg.dns_sd_configs;
         self.cfg = msg.0;
-        self.groups.insert(
-            "static".to_string(),
-            static_groups(&self.cfg.static_configs),
-        );
+        self.groups
+            .insert(STATIC.to_string(), static_groups(&self.cfg.static_configs));
+        if sd_changed {
+            self.start_providers(ctx);
+        }
         self.reconcile();
     }
-}
-
-/// New target groups from one discovery provider (replacing its previous ones).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct TargetGroups {
-    pub provider: String,
-    pub groups: Vec<TargetGroup>,
 }
 
 impl Handler<TargetGroups> for JobActor {

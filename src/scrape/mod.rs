@@ -27,10 +27,11 @@ mod registry;
 mod target;
 mod targets;
 
+pub use crate::discovery::TargetGroups;
 pub use cache::ScrapeCache;
 pub use http::{FetchError, FetchSettings};
 pub use ingest::{ingest, IngestError, IngestReport, IngestSettings, REPORT_SERIES};
-pub use job::{JobActor, TargetGroups};
+pub use job::JobActor;
 pub use manager::{ApplyConfig, ScrapeManager, StopAll};
 pub use registry::{DroppedTarget, Health, HealthState, MetricMeta, TargetRegistry, TargetStatus};
 pub use target::{first_slot, TargetActor, TargetSpec};

@@ -3,6 +3,7 @@
 //! Target actors write their own entry after each scrape; the web layer reads the registry
 //! directly, so a page view never messages thousands of actors.
 
+use crate::discovery::SdStatus;
 use crate::model::Labels;
 use dashmap::DashMap;
 use parking_lot::RwLock;
@@ -87,6 +88,8 @@ pub struct DroppedTarget {
 pub struct TargetRegistry {
     active: DashMap<u64, Arc<TargetStatus>>,
     dropped: DashMap<String, Vec<DroppedTarget>>,
+    /// Failures of the discovery providers, written by the providers themselves.
+    pub sd: Arc<SdStatus>,
 }
 
 impl TargetRegistry {
@@ -112,6 +115,7 @@ impl TargetRegistry {
 
     pub fn remove_pool(&self, pool: &str) {
         self.dropped.remove(pool);
+        self.sd.remove_job(pool);
         self.active.retain(|_, t| t.scrape_pool != pool);
     }
 

@@ -236,16 +236,23 @@ impl Actor for TargetActor {
     }
 }
 
-/// Stops a target: its series get staleness markers, its registry entry goes.
+/// Stops a target. With `stale`, its series get staleness markers: the target goes away.
+/// Without, an actor for the same target with new settings takes over and goes on writing
+/// the same series; markers now would hide them until its first scrape (Prometheus's scrape
+/// pool reload likewise disables end-of-run staleness markers of the loops it replaces).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct StopTarget;
+pub struct StopTarget {
+    pub stale: bool,
+}
 
 impl Handler<StopTarget> for TargetActor {
     type Result = ();
 
-    fn handle(&mut self, _: StopTarget, ctx: &mut Context<Self>) {
-        self.write_final_staleness();
+    fn handle(&mut self, msg: StopTarget, ctx: &mut Context<Self>) {
+        if msg.stale {
+            self.write_final_staleness();
+        }
         ctx.stop();
     }
 }

@@ -134,7 +134,9 @@ fn populate(cfg: &ScrapeConfig, discovered: &Labels) -> Option<BuiltTarget> {
             url: scrape_url.clone(),
             timeout,
             body_size_limit: cfg.body_size_limit,
-            authorization: authorization_header(cfg),
+            basic_auth: cfg.basic_auth.clone(),
+            authorization: cfg.authorization.clone(),
+            tls: cfg.tls_config.clone(),
         },
         ingest: IngestSettings {
             target_labels: labels.clone(),
@@ -207,75 +209,9 @@ fn query_escape(s: &str) -> String {
     out
 }
 
-fn authorization_header(cfg: &ScrapeConfig) -> Option<String> {
-    if let Some(b) = &cfg.basic_auth {
-        let password = match (&b.password, &b.password_file) {
-            (Some(p), _) => p.clone(),
-            (None, Some(f)) => std::fs::read_to_string(f)
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            _ => String::new(),
-        };
-        return Some(format!(
-            "Basic {}",
-            base64(format!("{}:{}", b.username, password).as_bytes())
-        ));
-    }
-    if let Some(a) = &cfg.authorization {
-        let creds = match (&a.credentials, &a.credentials_file) {
-            (Some(c), _) => c.clone(),
-            (None, Some(f)) => std::fs::read_to_string(f)
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            _ => return None,
-        };
-        return Some(format!("{} {}", a.credentials_type, creds));
-    }
-    None
-}
-
-/// Standard base64 with padding, for the basic auth header.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("user:pass", "dXNlcjpwYXNz"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
-    }
 
     #[test]
     fn query_escape_encodes_reserved_bytes() {

@@ -1,6 +1,9 @@
 //! Helpers for integration tests that run real processes on loopback ports.
 #![allow(dead_code)]
 
+pub mod farm;
+pub mod tls;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

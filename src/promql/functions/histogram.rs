@@ -1,5 +1,6 @@
 //! Classic (bucket-series) histogram functions and the shared quantile estimator.
 
+use super::super::engine::Evaluator;
 use super::super::value::Elem;
 use crate::model::Labels;
 use std::collections::HashMap;
@@ -35,11 +36,16 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
 }
 
 /// Groups bucket samples by their labels without `le`, in order of first appearance.
-fn group_buckets(v: &[Elem]) -> Vec<(Labels, Vec<(f64, f64)>)> {
+fn group_buckets(ev: &mut Evaluator, v: &[Elem]) -> Vec<(Labels, Vec<(f64, f64)>)> {
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
     for e in v {
         let Some(le) = e.labels.get("le").and_then(parse_le) else {
+            ev.warn(format!(
+                "bucket label \"le\" is missing or has a malformed value of {:?} for metric name {:?}",
+                e.labels.get("le").unwrap_or(""),
+                e.labels.metric_name().unwrap_or("")
+            ));
             continue;
         };
         let mut b = e.labels.builder();
@@ -63,19 +69,32 @@ fn parse_le(s: &str) -> Option<f64> {
     }
 }
 
-pub(super) fn histogram_quantile(q: f64, v: &[Elem]) -> Vec<Elem> {
-    group_buckets(v)
-        .into_iter()
-        .map(|(labels, mut buckets)| Elem {
+pub(super) fn histogram_quantile(ev: &mut Evaluator, q: f64, v: &[Elem]) -> Vec<Elem> {
+    let mut out = Vec::new();
+    for (labels, mut buckets) in group_buckets(ev, v) {
+        let (value, forced) = bucket_quantile(q, &mut buckets);
+        if forced {
+            ev.info(format!(
+                "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
+                labels.metric_name().unwrap_or("")
+            ));
+        }
+        out.push(Elem {
             labels,
-            v: bucket_quantile(q, &mut buckets),
+            v: value,
             drop_name: true,
-        })
-        .collect()
+        });
+    }
+    out
 }
 
-pub(super) fn histogram_fraction(lower: f64, upper: f64, v: &[Elem]) -> Vec<Elem> {
-    group_buckets(v)
+pub(super) fn histogram_fraction(
+    ev: &mut Evaluator,
+    lower: f64,
+    upper: f64,
+    v: &[Elem],
+) -> Vec<Elem> {
+    group_buckets(ev, v)
         .into_iter()
         .map(|(labels, mut buckets)| Elem {
             labels,
@@ -110,50 +129,57 @@ fn almost_equal(a: f64, b: f64, eps: f64) -> bool {
     diff / abs_sum.min(f64::MAX) < eps
 }
 
-fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
+/// The estimated quantile and whether the bucket counts had to be forced monotonic.
+fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bool) {
     if q.is_nan() {
-        return f64::NAN;
+        return (f64::NAN, false);
     }
     if q < 0.0 {
-        return f64::NEG_INFINITY;
+        return (f64::NEG_INFINITY, false);
     }
     if q > 1.0 {
-        return f64::INFINITY;
+        return (f64::INFINITY, false);
     }
     buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
     match buckets.last() {
         Some(b) if b.0 == f64::INFINITY => {}
-        _ => return f64::NAN,
+        _ => return (f64::NAN, false),
     }
     sort_and_coalesce(buckets);
     // Force monotonic counts; tiny float differences count as equal.
+    let mut forced = false;
     let mut prev = buckets[0].1;
     for b in buckets.iter_mut().skip(1) {
         let cur = b.1;
         if cur == prev {
             continue;
         }
-        if almost_equal(prev, cur, SMALL_DELTA_TOLERANCE) || cur < prev {
+        if almost_equal(prev, cur, SMALL_DELTA_TOLERANCE) {
             b.1 = prev;
+            continue;
+        }
+        if cur < prev {
+            b.1 = prev;
+            forced = true;
             continue;
         }
         prev = cur;
     }
     if buckets.len() < 2 {
-        return f64::NAN;
+        return (f64::NAN, forced);
     }
     let observations = buckets[buckets.len() - 1].1;
     if observations == 0.0 {
-        return f64::NAN;
+        return (f64::NAN, forced);
     }
     let mut rank = q * observations;
     let n = buckets.len() - 1;
     let b = buckets[..n].partition_point(|x| x.1 < rank);
     if b == n {
-        return buckets[n - 1].0;
+        return (buckets[n - 1].0, forced);
     }
     if b == 0 && buckets[0].0 <= 0.0 {
-        return buckets[0].0;
+        return (buckets[0].0, forced);
     }
     let (mut start, end, mut count) = (0.0, buckets[b].0, buckets[b].1);
     if b > 0 {
@@ -161,7 +187,7 @@ fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
         count -= buckets[b - 1].1;
         rank -= buckets[b - 1].1;
     }
-    start + (end - start) * (rank / count)
+    (start + (end - start) * (rank / count), forced)
 }
 
 fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {

@@ -3,14 +3,19 @@
 //! vectors and `histogram.rs` the classic-histogram functions. Semantics follow
 //! Prometheus 3.x `promql/functions.go`.
 
+mod elementwise;
+mod extended;
 mod histogram;
+mod info;
 mod range;
 
+pub(crate) use extended::extend_floats;
 pub(crate) use histogram::quantile;
 pub(crate) use range::kahan_inc;
 
 use super::engine::Evaluator;
 use super::parser::{Expr, FuncDef};
+use super::selectors::{go_max, go_min};
 use super::value::{Elem, QueryError, Series};
 use crate::model::{Labels, LabelsBuilder, MatchOp, Sample, METRIC_NAME};
 use chrono::{Datelike, TimeZone, Timelike, Utc};
@@ -29,9 +34,10 @@ pub(crate) fn eval_call(
         "start" => return Ok(ev.constant(ev.query_start as f64 / 1000.0)),
         "end" => return Ok(ev.constant(ev.query_end as f64 / 1000.0)),
         "range" => return Ok(ev.constant((ev.query_end - ev.query_start) as f64 / 1000.0)),
-        "step" => return Ok(ev.constant(ev.interval as f64 / 1000.0)),
+        "step" => return Ok(ev.constant(ev.query_step as f64 / 1000.0)),
         "label_replace" => return label_replace(ev, args),
         "label_join" => return label_join(ev, args),
+        "info" => return info::eval(ev, args),
         "timestamp" => {
             if let Some(Expr::Vector(sel)) = args.first() {
                 let mut m = ev.vector_selector(sel, true)?;
@@ -40,6 +46,15 @@ pub(crate) fn eval_call(
             }
         }
         _ => {}
+    }
+    if name.starts_with("sort") && ev.start != ev.end {
+        ev.warn(
+            "sort is ineffective for range queries since results are always ordered by labels"
+                .into(),
+        );
+    }
+    if elementwise::applies(name, args) {
+        return elementwise::eval(ev, name, args);
     }
     if let Some(i) = func
         .args
@@ -63,8 +78,8 @@ pub(crate) fn eval_call(
     } else {
         Labels::empty()
     };
-    ev.range_eval(&mats, |_, vecs, t| {
-        instant_fn(name, vecs, &strings, t, &absent_labels)
+    ev.range_eval(&mats, |ev, vecs, t| {
+        instant_fn(ev, name, vecs, &strings, t, &absent_labels)
     })
 }
 
@@ -77,17 +92,6 @@ fn per_step(ev: &Evaluator, f: impl Fn(i64) -> f64) -> Vec<Series> {
     }]
 }
 
-/// Applies `f` to every element, marking the metric name for removal.
-fn map_values(v: &[Elem], f: impl Fn(f64) -> f64) -> Vec<Elem> {
-    v.iter()
-        .map(|e| Elem {
-            labels: e.labels.clone(),
-            v: f(e.v),
-            drop_name: true,
-        })
-        .collect()
-}
-
 fn scalar_arg(vecs: &[Vec<Elem>], i: usize) -> f64 {
     vecs.get(i)
         .and_then(|v| v.first())
@@ -95,6 +99,7 @@ fn scalar_arg(vecs: &[Vec<Elem>], i: usize) -> f64 {
 }
 
 fn instant_fn(
+    ev: &mut Evaluator,
     name: &str,
     vecs: &[Vec<Elem>],
     strings: &[String],
@@ -104,63 +109,6 @@ fn instant_fn(
     let empty = Vec::new();
     let v = vecs.first().unwrap_or(&empty);
     let out = match name {
-        "abs" => map_values(v, f64::abs),
-        "ceil" => map_values(v, f64::ceil),
-        "floor" => map_values(v, f64::floor),
-        "exp" => map_values(v, f64::exp),
-        "sqrt" => map_values(v, f64::sqrt),
-        "ln" => map_values(v, f64::ln),
-        "log2" => map_values(v, f64::log2),
-        "log10" => map_values(v, f64::log10),
-        "sin" => map_values(v, f64::sin),
-        "cos" => map_values(v, f64::cos),
-        "tan" => map_values(v, f64::tan),
-        "asin" => map_values(v, f64::asin),
-        "acos" => map_values(v, f64::acos),
-        "atan" => map_values(v, f64::atan),
-        "sinh" => map_values(v, f64::sinh),
-        "cosh" => map_values(v, f64::cosh),
-        "tanh" => map_values(v, f64::tanh),
-        "asinh" => map_values(v, f64::asinh),
-        "acosh" => map_values(v, f64::acosh),
-        "atanh" => map_values(v, f64::atanh),
-        "rad" => map_values(v, f64::to_radians),
-        "deg" => map_values(v, f64::to_degrees),
-        "sgn" => map_values(v, |x| {
-            if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                x
-            }
-        }),
-        "timestamp" => map_values(v, |_| t as f64 / 1000.0),
-        "clamp" => {
-            let (lo, hi) = (scalar_arg(vecs, 1), scalar_arg(vecs, 2));
-            if hi < lo {
-                Vec::new()
-            } else {
-                map_values(v, |x| x.max(lo).min(hi))
-            }
-        }
-        "clamp_max" => {
-            let hi = scalar_arg(vecs, 1);
-            map_values(v, |x| x.min(hi))
-        }
-        "clamp_min" => {
-            let lo = scalar_arg(vecs, 1);
-            map_values(v, |x| x.max(lo))
-        }
-        "round" => {
-            let to = if vecs.len() > 1 {
-                scalar_arg(vecs, 1)
-            } else {
-                1.0
-            };
-            let inv = 1.0 / to;
-            map_values(v, |x| (x * inv + 0.5).floor() / inv)
-        }
         "scalar" => vec![Elem::new(
             Labels::empty(),
             if v.len() == 1 { v[0].v } else { f64::NAN },
@@ -168,11 +116,11 @@ fn instant_fn(
         "vector" => vec![Elem::new(Labels::empty(), scalar_arg(vecs, 0))],
         "min_of" => vec![Elem::new(
             Labels::empty(),
-            scalar_arg(vecs, 0).min(scalar_arg(vecs, 1)),
+            go_min(scalar_arg(vecs, 0), scalar_arg(vecs, 1)),
         )],
         "max_of" => vec![Elem::new(
             Labels::empty(),
-            scalar_arg(vecs, 0).max(scalar_arg(vecs, 1)),
+            go_max(scalar_arg(vecs, 0), scalar_arg(vecs, 1)),
         )],
         "absent" => {
             if v.is_empty() {
@@ -182,14 +130,40 @@ fn instant_fn(
             }
         }
         "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
-        | "month" | "year" => date_fn(name, vecs, t),
+        | "month" | "year" => vec![Elem::new(
+            Labels::empty(),
+            date_field(name, t as f64 / 1000.0),
+        )],
         "sort" => sorted(v, |a, b| cmp_nan_last(a.v, b.v)),
         "sort_desc" => sorted(v, |a, b| cmp_nan_last(-a.v, -b.v)),
         "sort_by_label" => sorted(v, |a, b| by_labels(a, b, strings)),
         "sort_by_label_desc" => sorted(v, |a, b| by_labels(b, a, strings)),
-        "histogram_quantile" => histogram::histogram_quantile(scalar_arg(vecs, 0), &vecs[1]),
+        "histogram_quantile" => {
+            let q = scalar_arg(vecs, 0);
+            if let Some(w) = quantile_warning(q) {
+                ev.warn(w);
+            }
+            histogram::histogram_quantile(ev, q, &vecs[1])
+        }
+        "histogram_quantiles" => {
+            let mut out = Vec::new();
+            let label = strings.first().cloned().unwrap_or_default();
+            for i in 2..vecs.len() {
+                let q = scalar_arg(vecs, i);
+                if let Some(w) = quantile_warning(q) {
+                    ev.warn(w);
+                }
+                for mut e in histogram::histogram_quantile(ev, q, &vecs[0]) {
+                    let mut b = e.labels.builder();
+                    b.set(&label, &openmetrics_float(q));
+                    e.labels = b.build();
+                    out.push(e);
+                }
+            }
+            out
+        }
         "histogram_fraction" => {
-            histogram::histogram_fraction(scalar_arg(vecs, 0), scalar_arg(vecs, 1), &vecs[2])
+            histogram::histogram_fraction(ev, scalar_arg(vecs, 0), scalar_arg(vecs, 1), &vecs[2])
         }
         // The native-histogram functions see no native histograms in a float-only store.
         "histogram_avg" | "histogram_count" | "histogram_sum" | "histogram_stddev"
@@ -201,6 +175,49 @@ fn instant_fn(
         }
     };
     Ok(out)
+}
+
+/// A float as OpenMetrics writes label values: integers keep a `.0`.
+fn openmetrics_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The warning for a quantile outside [0, 1], if `q` is one.
+pub(crate) fn quantile_warning(q: f64) -> Option<String> {
+    (q.is_nan() || !(0.0..=1.0).contains(&q))
+        .then(|| format!("quantile value should be between 0 and 1, got {}", fmt_g(q)))
+}
+
+/// Formats a float as Go's `%g` does: shortest digits, exponent form below 1e-4 or from 1e6.
+pub(crate) fn fmt_g(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let exp = if v == 0.0 {
+        0
+    } else {
+        v.abs().log10().floor() as i32
+    };
+    if v != 0.0 && !(-4..6).contains(&exp) {
+        let s = format!("{v:e}");
+        if let Some((m, e)) = s.split_once('e') {
+            let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
+            return format!("{m}e{sign}{digits:0>2}");
+        }
+        return s;
+    }
+    format!("{v}")
 }
 
 fn cmp_nan_last(a: f64, b: f64) -> Ordering {
@@ -263,28 +280,23 @@ fn trim_zeros(d: &[u8]) -> &[u8] {
     &d[n.min(d.len().saturating_sub(1))..]
 }
 
-fn date_fn(name: &str, vecs: &[Vec<Elem>], t: i64) -> Vec<Elem> {
-    let calc = |secs: f64| -> f64 {
-        if !secs.is_finite() {
-            return f64::NAN;
-        }
-        let Some(d) = Utc.timestamp_opt(secs as i64, 0).single() else {
-            return f64::NAN;
-        };
-        (match name {
-            "day_of_month" => d.day(),
-            "day_of_week" => d.weekday().num_days_from_sunday(),
-            "day_of_year" => d.ordinal(),
-            "hour" => d.hour(),
-            "minute" => d.minute(),
-            "month" => d.month(),
-            "year" => d.year() as u32,
-            _ => days_in_month(d.year(), d.month()),
-        }) as f64
+/// A calendar field of a Unix time in seconds, in UTC (seconds are truncated, as in Go).
+pub(super) fn date_field(name: &str, secs: f64) -> f64 {
+    if !secs.is_finite() {
+        return f64::NAN;
+    }
+    let Some(d) = Utc.timestamp_opt(secs as i64, 0).single() else {
+        return f64::NAN;
     };
-    match vecs.first() {
-        None => vec![Elem::new(Labels::empty(), calc(t as f64 / 1000.0))],
-        Some(v) => map_values(v, calc),
+    match name {
+        "day_of_month" => d.day() as f64,
+        "day_of_week" => d.weekday().num_days_from_sunday() as f64,
+        "day_of_year" => d.ordinal() as f64,
+        "hour" => d.hour() as f64,
+        "minute" => d.minute() as f64,
+        "month" => d.month() as f64,
+        "year" => d.year() as f64,
+        _ => days_in_month(d.year(), d.month()) as f64,
     }
 }
 
@@ -320,8 +332,10 @@ fn absent_labels(e: &Expr) -> Labels {
     b.build()
 }
 
+/// Any non-empty UTF-8 name is valid (Prometheus 3.x); U+FFFD marks bytes that were not
+/// UTF-8 in the query's string literal.
 pub(crate) fn is_valid_label_name(s: &str) -> bool {
-    !s.is_empty()
+    !s.is_empty() && !s.contains('\u{FFFD}')
 }
 
 fn string_arg(ev: &mut Evaluator, args: &[Expr], i: usize) -> Result<String, QueryError> {
@@ -346,7 +360,6 @@ fn label_replace(ev: &mut Evaluator, args: &[Expr]) -> Result<Vec<Series>, Query
             "invalid destination label name in label_replace(): {dst}"
         )));
     }
-    let repl = go_template_to_rust(&repl);
     let mut m = ev.eval_matrix(&args[0])?;
     for s in &mut m {
         let val = s.labels.get(&src).unwrap_or("").to_string();
@@ -362,12 +375,6 @@ fn label_replace(ev: &mut Evaluator, args: &[Expr]) -> Result<Vec<Series>, Query
         }
     }
     merge_same_labels(m)
-}
-
-/// Go's `$1`/`${name}` expansion treats `$1x` as the group named `1x`; Rust's regex does the
-/// same, so the template only needs `$$` kept as is.
-fn go_template_to_rust(s: &str) -> String {
-    s.to_string()
 }
 
 fn label_join(ev: &mut Evaluator, args: &[Expr]) -> Result<Vec<Series>, QueryError> {

@@ -1,8 +1,9 @@
 //! Functions over range vectors: `rate` and friends with Prometheus's extrapolation, and the
 //! `*_over_time` family. Each window is the samples in (t - range, t] of one series.
 
-use super::super::engine::{window, Evaluator};
-use super::super::parser::Expr;
+use super::super::engine::Evaluator;
+use super::super::parser::{EdgeMode, Expr};
+use super::super::selectors::window;
 use super::super::value::{QueryError, Series};
 use super::quantile;
 use crate::model::Sample;
@@ -32,7 +33,15 @@ pub(super) fn eval(
             scalars.push(ev.eval_scalar(a)?);
         }
     }
+    if name == "quantile_over_time" {
+        let qs = scalars.first().cloned().unwrap_or_default();
+        if let Some(w) = qs.iter().find_map(|q| super::quantile_warning(*q)) {
+            ev.warn(w);
+        }
+    }
     let ws = ev.windows(&args[matrix_idx])?;
+    super::extended::check_allowed(name, ws.edge)?;
+    let (before, after) = ws.extension();
     let keep_name = name == "last_over_time" || name == "first_over_time";
     let steps: Vec<i64> = ev.steps().collect();
     let mut out = Vec::new();
@@ -40,7 +49,7 @@ pub(super) fn eval(
         let mut present = vec![false; steps.len()];
         for s in &ws.series {
             for (k, &t) in steps.iter().enumerate() {
-                let end = ws.eff_time(t, ev);
+                let end = ws.eff_time(t);
                 if !window(&s.points, end - ws.range, end).is_empty() {
                     present[k] = true;
                 }
@@ -62,17 +71,28 @@ pub(super) fn eval(
         }
         return Ok(out);
     }
+    let mut params: Vec<f64> = Vec::with_capacity(scalars.len());
     for s in &ws.series {
         ev.check_deadline()?;
         let mut points = Vec::new();
         for (k, &t) in steps.iter().enumerate() {
-            let end = ws.eff_time(t, ev);
+            let end = ws.eff_time(t);
             let start = end - ws.range;
+            if ws.edge != EdgeMode::Plain {
+                let data = window(&s.points, start - before, end + after);
+                if let Some(v) =
+                    super::extended::range_fn(name, data, start, end, ws.range, ws.edge)
+                {
+                    points.push(Sample { t, v });
+                }
+                continue;
+            }
             let w = window(&s.points, start, end);
             if w.is_empty() {
                 continue;
             }
-            let params: Vec<f64> = scalars.iter().map(|v| v[k]).collect();
+            params.clear();
+            params.extend(scalars.iter().map(|v| v[k]));
             let ctx = Window {
                 points: w,
                 start,

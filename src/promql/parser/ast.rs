@@ -44,6 +44,9 @@ pub enum BinOp {
     And,
     Or,
     Unless,
+    /// `</` and `>/`: trim native-histogram buckets; floats have no buckets to trim.
+    TrimUpper,
+    TrimLower,
 }
 
 impl BinOp {
@@ -52,7 +55,14 @@ impl BinOp {
         match self {
             BinOp::Or => 1,
             BinOp::And | BinOp::Unless => 2,
-            BinOp::Eql | BinOp::Neq | BinOp::Gtr | BinOp::Lss | BinOp::Gte | BinOp::Lte => 3,
+            BinOp::Eql
+            | BinOp::Neq
+            | BinOp::Gtr
+            | BinOp::Lss
+            | BinOp::Gte
+            | BinOp::Lte
+            | BinOp::TrimUpper
+            | BinOp::TrimLower => 3,
             BinOp::Add | BinOp::Sub => 4,
             BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Atan2 => 5,
             BinOp::Pow => 6,
@@ -88,6 +98,8 @@ impl BinOp {
             BinOp::And => "and",
             BinOp::Or => "or",
             BinOp::Unless => "unless",
+            BinOp::TrimUpper => "</",
+            BinOp::TrimLower => ">/",
         }
     }
 }
@@ -219,12 +231,34 @@ pub enum At {
     End,
 }
 
+/// How a selector treats the edges of its window (Prometheus 3.x's experimental
+/// `anchored` and `smoothed` modifiers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EdgeMode {
+    /// Only samples inside the window count.
+    #[default]
+    Plain,
+    /// The last sample before the window's start also counts, as the value at the start.
+    Anchored,
+    /// Values at the window's edges are interpolated from the samples around them.
+    Smoothed,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorSelector {
     pub name: Option<String>,
     pub matchers: Vec<Matcher>,
     pub offset: Option<DurExpr>,
     pub at: Option<At>,
+    pub edge: EdgeMode,
+}
+
+fn edge_suffix(e: EdgeMode) -> &'static str {
+    match e {
+        EdgeMode::Plain => "",
+        EdgeMode::Anchored => " anchored",
+        EdgeMode::Smoothed => " smoothed",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,6 +278,10 @@ pub struct VectorMatching {
     pub labels: Vec<String>,
     /// Extra labels taken from the "one" side with `group_left`/`group_right`.
     pub include: Vec<String>,
+    /// `fill_left(v)`/`fill_right(v)` (or `fill(v)` for both): the value a side takes when
+    /// a sample of the other side has no match.
+    pub fill_left: Option<f64>,
+    pub fill_right: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -336,7 +374,7 @@ pub fn fmt_float(v: f64) -> String {
     if v.is_nan() {
         "NaN".to_string()
     } else if v.is_infinite() {
-        if v > 0.0 { "Inf" } else { "-Inf" }.to_string()
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
     } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-4) {
         let s = format!("{v:e}");
         match s.split_once('e') {
@@ -349,6 +387,33 @@ pub fn fmt_float(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// Quotes a string the way Go's `strconv.Quote` does, so printed queries read as in
+/// Prometheus.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn is_legacy_name(s: &str) -> bool {
@@ -365,7 +430,7 @@ fn write_label_list(f: &mut fmt::Formatter<'_>, ls: &[String]) -> fmt::Result {
         if is_legacy_name(l) {
             f.write_str(l)?;
         } else {
-            write!(f, "{l:?}")?;
+            f.write_str(&go_quote(l))?;
         }
     }
     Ok(())
@@ -402,7 +467,7 @@ impl VectorSelector {
         match (&self.name, name_legacy) {
             (Some(n), Some(true)) => f.write_str(n)?,
             (Some(n), _) => {
-                write!(f, "{{{n:?}")?;
+                write!(f, "{{{}", go_quote(n))?;
                 for m in &others {
                     write!(f, ", {}", fmt_matcher(m))?;
                 }
@@ -428,23 +493,24 @@ fn fmt_matcher(m: &Matcher) -> String {
     let name = if is_legacy_name(&m.name) {
         m.name.clone()
     } else {
-        format!("{:?}", m.name)
+        go_quote(&m.name)
     };
-    format!("{name}{}{:?}", m.op, m.value)
+    format!("{name}{}{}", m.op, go_quote(&m.value))
 }
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number(v) => f.write_str(&fmt_float(*v)),
-            Expr::String(s) => write!(f, "{s:?}"),
+            Expr::String(s) => f.write_str(&go_quote(s)),
             Expr::Vector(sel) => {
                 sel.write_base(f)?;
-                write_at_offset(f, &sel.at, &sel.offset)
+                write_at_offset(f, &sel.at, &sel.offset)?;
+                f.write_str(edge_suffix(sel.edge))
             }
             Expr::Matrix { sel, range } => {
                 sel.write_base(f)?;
-                write!(f, "[{range}]")?;
+                write!(f, "[{range}]{}", edge_suffix(sel.edge))?;
                 write_at_offset(f, &sel.at, &sel.offset)
             }
             Expr::Subquery {
@@ -520,6 +586,19 @@ impl fmt::Display for Expr {
                         })?;
                         write_label_list(f, &m.include)?;
                         f.write_str(")")?;
+                    }
+                    match (m.fill_left, m.fill_right) {
+                        (Some(l), Some(r)) if l.to_bits() == r.to_bits() => {
+                            write!(f, " fill ({})", fmt_float(l))?
+                        }
+                        (l, r) => {
+                            if let Some(l) = l {
+                                write!(f, " fill_left ({})", fmt_float(l))?;
+                            }
+                            if let Some(r) = r {
+                                write!(f, " fill_right ({})", fmt_float(r))?;
+                            }
+                        }
                     }
                 }
                 write!(f, " {rhs}")

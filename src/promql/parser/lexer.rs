@@ -34,6 +34,10 @@ pub enum Tok {
     Gte,
     EqlRegex,
     NeqRegex,
+    /// `</`: keep only histogram buckets below a bound.
+    TrimUpper,
+    /// `>/`: keep only histogram buckets above a bound.
+    TrimLower,
     Eof,
 }
 
@@ -77,6 +81,8 @@ fn op_text(t: &Tok) -> &'static str {
         Tok::Gte => ">=",
         Tok::EqlRegex => "=~",
         Tok::NeqRegex => "!~",
+        Tok::TrimUpper => "</",
+        Tok::TrimLower => ">/",
         _ => "?",
     }
 }
@@ -128,8 +134,10 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, ParseError> {
             b'!' if two == b'=' => (Tok::Neq, 2),
             b'!' if two == b'~' => (Tok::NeqRegex, 2),
             b'<' if two == b'=' => (Tok::Lte, 2),
+            b'<' if two == b'/' => (Tok::TrimUpper, 2),
             b'<' => (Tok::Lss, 1),
             b'>' if two == b'=' => (Tok::Gte, 2),
+            b'>' if two == b'/' => (Tok::TrimLower, 2),
             b'>' => (Tok::Gtr, 1),
             b'"' | b'\'' | b'`' => {
                 let (s, len) = lex_string(input, i)?;
@@ -175,19 +183,29 @@ fn is_ident_start(c: u8) -> bool {
 }
 
 /// Reads a quoted string starting at `start` with Go's escape rules; backquotes are raw.
+/// `\x` and octal escapes give raw bytes, as in Go; bytes that do not form UTF-8 become
+/// U+FFFD, which label-name checks then reject.
 fn lex_string(input: &str, start: usize) -> Result<(String, usize), ParseError> {
     let quote = input.as_bytes()[start] as char;
-    let mut out = String::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut chars = input[start + 1..].char_indices();
+    let push = |out: &mut Vec<u8>, c: char| {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    };
     while let Some((off, ch)) = chars.next() {
         if ch == quote {
-            return Ok((out, off + 2));
+            let s = match String::from_utf8(out) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            return Ok((s, off + 2));
         }
         if ch == '\n' && quote != '`' {
             break;
         }
         if ch != '\\' || quote == '`' {
-            out.push(ch);
+            push(&mut out, ch);
             continue;
         }
         let Some((_, esc)) = chars.next() else { break };
@@ -204,7 +222,7 @@ fn lex_string(input: &str, start: usize) -> Result<(String, usize), ParseError> 
             _ => None,
         };
         if let Some(c) = simple {
-            out.push(c);
+            push(&mut out, c);
             continue;
         }
         let digits = match esc {
@@ -230,18 +248,24 @@ fn lex_string(input: &str, start: usize) -> Result<(String, usize), ParseError> 
                 None => break,
             }
         }
-        let radix = if esc.is_ascii_digit() { 8 } else { 16 };
-        let ch = u32::from_str_radix(&code, radix)
-            .ok()
-            .and_then(char::from_u32)
-            .ok_or_else(|| {
-                ParseError::at(
-                    input,
-                    start + 1 + off,
-                    format!("invalid escape sequence {:?}", format!("\\{esc}{code}")),
-                )
-            })?;
-        out.push(ch);
+        let bad = || {
+            ParseError::at(
+                input,
+                start + 1 + off,
+                format!("invalid escape sequence {:?}", format!("\\{esc}{code}")),
+            )
+        };
+        if esc == 'x' || esc.is_ascii_digit() {
+            let radix = if esc == 'x' { 16 } else { 8 };
+            let b = u8::from_str_radix(&code, radix).map_err(|_| bad())?;
+            out.push(b);
+        } else {
+            let c = u32::from_str_radix(&code, 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(bad)?;
+            push(&mut out, c);
+        }
     }
     Err(ParseError::at(
         input,

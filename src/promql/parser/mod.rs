@@ -7,12 +7,14 @@
 //! suite enables (experimental functions, duration expressions).
 
 mod ast;
+mod binary;
 mod functions;
 mod lexer;
+mod modifiers;
 mod parse;
 
 pub use ast::{
-    fmt_float, AggOp, At, BinOp, Cardinality, DurExpr, Expr, ValueType, VectorMatching,
+    fmt_float, AggOp, At, BinOp, Cardinality, DurExpr, EdgeMode, Expr, ValueType, VectorMatching,
     VectorSelector,
 };
 pub use functions::{lookup as lookup_function, FuncDef};

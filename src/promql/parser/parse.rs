@@ -9,8 +9,10 @@ use crate::model::{MatchOp, Matcher, METRIC_NAME};
 
 pub struct Parser<'a> {
     input: &'a str,
-    toks: Vec<Token>,
-    i: usize,
+    pub(super) toks: Vec<Token>,
+    pub(super) i: usize,
+    /// Set while parsing the label selector of `info()`, which may match everything.
+    any_selector: bool,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -21,6 +23,7 @@ impl<'a> Parser<'a> {
             input,
             toks: tokenize(input)?,
             i: 0,
+            any_selector: false,
         })
     }
 
@@ -35,25 +38,36 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    fn peek(&self) -> &Tok {
+    pub(super) fn peek(&self) -> &Tok {
         &self.toks[self.i.min(self.toks.len() - 1)].tok
     }
 
-    fn pos(&self) -> usize {
+    pub(super) fn pos(&self) -> usize {
         self.toks[self.i.min(self.toks.len() - 1)].pos
     }
 
-    fn next(&mut self) -> Tok {
+    pub(super) fn next(&mut self) -> Tok {
         let t = self.peek().clone();
         self.i += 1;
         t
     }
 
-    fn err_at(&self, pos: usize, msg: String) -> ParseError {
+    pub(super) fn err_at(&self, pos: usize, msg: String) -> ParseError {
         ParseError::at(self.input, pos, msg)
     }
 
-    fn unexpected(&self, ctx: &str) -> ParseError {
+    pub(super) fn unexpected(&self, ctx: &str) -> ParseError {
+        match self.peek() {
+            Tok::Eof => {
+                if let Some(open) = self.innermost_unclosed() {
+                    return self.err_at(self.pos(), open.into());
+                }
+            }
+            Tok::RParen => {
+                return self.err_at(self.pos(), "unexpected right parenthesis ')'".into())
+            }
+            _ => {}
+        }
         let what = self.peek().describe();
         let msg = if ctx.is_empty() {
             format!("unexpected {what}")
@@ -63,7 +77,26 @@ impl<'a> Parser<'a> {
         self.err_at(self.pos(), msg)
     }
 
-    fn expect(&mut self, t: Tok, ctx: &str) -> PResult<()> {
+    /// What is left open at the current token, as Prometheus reports it at the end of input.
+    fn innermost_unclosed(&self) -> Option<&'static str> {
+        let mut stack = Vec::new();
+        for t in &self.toks[..self.i.min(self.toks.len())] {
+            match t.tok {
+                Tok::LParen | Tok::LBrace | Tok::LBracket => stack.push(t.tok.clone()),
+                Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        stack.last().map(|t| match t {
+            Tok::LParen => "unclosed left parenthesis",
+            Tok::LBracket => "unclosed left bracket",
+            _ => "unexpected end of input inside braces",
+        })
+    }
+
+    pub(super) fn expect(&mut self, t: Tok, ctx: &str) -> PResult<()> {
         if *self.peek() == t {
             self.next();
             Ok(())
@@ -72,7 +105,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_keyword(&self, kw: &str) -> bool {
+    pub(super) fn peek_keyword(&self, kw: &str) -> bool {
         matches!(self.peek(), Tok::Ident(s) if s.eq_ignore_ascii_case(kw))
     }
 
@@ -90,6 +123,8 @@ impl<'a> Parser<'a> {
             Tok::Lss => BinOp::Lss,
             Tok::Gte => BinOp::Gte,
             Tok::Lte => BinOp::Lte,
+            Tok::TrimUpper => BinOp::TrimUpper,
+            Tok::TrimLower => BinOp::TrimLower,
             Tok::Ident(s) => match s.to_ascii_lowercase().as_str() {
                 "and" => BinOp::And,
                 "or" => BinOp::Or,
@@ -101,7 +136,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    pub fn parse_expr(&mut self, min_prec: u8) -> PResult<Expr> {
+    pub(super) fn parse_expr(&mut self, min_prec: u8) -> PResult<Expr> {
         let mut lhs = self.parse_unary()?;
         while let Some(op) = self.peek_binop() {
             let prec = op.precedence();
@@ -117,157 +152,12 @@ impl<'a> Parser<'a> {
                 false
             };
             let matching = self.parse_matching(op)?;
+            let matching = self.parse_fill(op, matching)?;
             let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
             let rhs = self.parse_expr(next_min)?;
             lhs = self.build_binary(op, op_pos, lhs, rhs, return_bool, matching)?;
         }
         Ok(lhs)
-    }
-
-    /// Parses `on(...)`/`ignoring(...)` and `group_left(...)`/`group_right(...)`.
-    fn parse_matching(&mut self, op: BinOp) -> PResult<Option<VectorMatching>> {
-        let on = if self.peek_keyword("on") {
-            true
-        } else if self.peek_keyword("ignoring") {
-            false
-        } else {
-            return Ok(None);
-        };
-        self.next();
-        let labels = self.parse_label_list()?;
-        let mut m = VectorMatching {
-            card: if op.is_set() {
-                Cardinality::ManyToMany
-            } else {
-                Cardinality::OneToOne
-            },
-            on,
-            labels,
-            include: Vec::new(),
-        };
-        let group_pos = self.pos();
-        let card = if self.peek_keyword("group_left") {
-            Some(Cardinality::ManyToOne)
-        } else if self.peek_keyword("group_right") {
-            Some(Cardinality::OneToMany)
-        } else {
-            None
-        };
-        if let Some(card) = card {
-            self.next();
-            if op.is_set() {
-                return Err(self.err_at(
-                    group_pos,
-                    format!("no grouping allowed for {:?} operation", op.as_str()),
-                ));
-            }
-            m.card = card;
-            if self.peek() == &Tok::LParen {
-                m.include = self.parse_label_list()?;
-            }
-            if on {
-                if let Some(l) = m.include.iter().find(|l| m.labels.contains(l)) {
-                    return Err(self.err_at(
-                        group_pos,
-                        format!("label {l:?} must not occur in ON and GROUP clause at once"),
-                    ));
-                }
-            }
-        }
-        Ok(Some(m))
-    }
-
-    /// `(a, "b", c)`: label names, possibly quoted, trailing comma allowed.
-    fn parse_label_list(&mut self) -> PResult<Vec<String>> {
-        self.expect(Tok::LParen, "in grouping opts, expected \"(\"")?;
-        let mut out = Vec::new();
-        loop {
-            match self.next() {
-                Tok::RParen => return Ok(out),
-                Tok::Ident(s) | Tok::Str(s) => out.push(s),
-                _ => {
-                    self.i -= 1;
-                    return Err(self.unexpected("in grouping opts, expected label"));
-                }
-            }
-            match self.next() {
-                Tok::Comma => {}
-                Tok::RParen => return Ok(out),
-                _ => {
-                    self.i -= 1;
-                    return Err(self.unexpected("in grouping opts, expected \")\" or \",\""));
-                }
-            }
-        }
-    }
-
-    fn build_binary(
-        &self,
-        op: BinOp,
-        pos: usize,
-        lhs: Expr,
-        rhs: Expr,
-        return_bool: bool,
-        matching: Option<VectorMatching>,
-    ) -> PResult<Expr> {
-        let (lt, rt) = (lhs.value_type(), rhs.value_type());
-        let ok = |t| t == ValueType::Scalar || t == ValueType::Vector;
-        if !ok(lt) || !ok(rt) {
-            return Err(self.err_at(
-                pos,
-                "binary expression must contain only scalar and instant vector types".into(),
-            ));
-        }
-        if return_bool && !op.is_comparison() {
-            return Err(self.err_at(
-                pos,
-                "bool modifier can only be used on comparison operators".into(),
-            ));
-        }
-        let both_vectors = lt == ValueType::Vector && rt == ValueType::Vector;
-        if op.is_comparison() && !return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar
-        {
-            return Err(self.err_at(
-                pos,
-                "comparisons between scalars must use BOOL modifier".into(),
-            ));
-        }
-        if op.is_set() && !both_vectors {
-            return Err(self.err_at(
-                pos,
-                format!(
-                    "set operator {:?} not allowed in binary scalar expression",
-                    op.as_str()
-                ),
-            ));
-        }
-        if matching.is_some() && !both_vectors {
-            return Err(self.err_at(
-                pos,
-                "vector matching only allowed between instant vectors".into(),
-            ));
-        }
-        let matching = if both_vectors {
-            Some(matching.unwrap_or(VectorMatching {
-                card: if op.is_set() {
-                    Cardinality::ManyToMany
-                } else {
-                    Cardinality::OneToOne
-                },
-                on: false,
-                labels: Vec::new(),
-                include: Vec::new(),
-            }))
-        } else {
-            None
-        };
-        Ok(Expr::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-            return_bool,
-            matching,
-        })
     }
 
     fn parse_unary(&mut self) -> PResult<Expr> {
@@ -340,8 +230,13 @@ impl<'a> Parser<'a> {
             };
             self.next();
             let mut args = Vec::new();
+            let mut arg_pos = Vec::new();
             while self.peek() != &Tok::RParen {
-                args.push(self.parse_expr(0)?);
+                arg_pos.push(self.pos());
+                self.any_selector = func.name == "info" && args.len() == 1;
+                let arg = self.parse_expr(0);
+                self.any_selector = false;
+                args.push(arg?);
                 match self.peek() {
                     Tok::Comma => {
                         self.next();
@@ -351,7 +246,7 @@ impl<'a> Parser<'a> {
                 }
             }
             self.next();
-            self.check_call(func, &args, pos)?;
+            self.check_call(func, &args, pos, &arg_pos)?;
             return Ok(Expr::Call { func, args });
         }
         if self.peek() == &Tok::LBrace {
@@ -363,7 +258,13 @@ impl<'a> Parser<'a> {
         Ok(Expr::Vector(sel))
     }
 
-    fn check_call(&self, func: &'static FuncDef, args: &[Expr], pos: usize) -> PResult<()> {
+    fn check_call(
+        &self,
+        func: &'static FuncDef,
+        args: &[Expr],
+        pos: usize,
+        arg_pos: &[usize],
+    ) -> PResult<()> {
         let nargs = func.args.len();
         let got = args.len();
         if func.variadic == 0 {
@@ -402,7 +303,7 @@ impl<'a> Parser<'a> {
             let want = func.args[i.min(nargs.saturating_sub(1))];
             if a.value_type() != want {
                 return Err(self.err_at(
-                    pos,
+                    arg_pos.get(i).copied().unwrap_or(pos),
                     format!(
                         "expected type {want} in call to function {:?}, got {}",
                         func.name,
@@ -557,7 +458,7 @@ impl<'a> Parser<'a> {
             }
             matchers.push(Matcher::equal(METRIC_NAME, n.clone()));
         }
-        if matchers.iter().all(|m| m.matches_empty()) {
+        if !self.any_selector && matchers.iter().all(|m| m.matches_empty()) {
             return Err(self.err_at(
                 pos,
                 "vector selector must contain at least one non-empty matcher".into(),
@@ -568,210 +469,7 @@ impl<'a> Parser<'a> {
             matchers,
             offset: None,
             at: None,
+            edge: EdgeMode::Plain,
         })
-    }
-
-    /// Ranges, subqueries, `offset` and `@` after a primary expression.
-    fn parse_postfix(&mut self, mut e: Expr) -> PResult<Expr> {
-        loop {
-            let pos = self.pos();
-            match self.peek() {
-                Tok::LBracket => {
-                    self.next();
-                    let range = self.parse_dur_expr(0)?;
-                    if self.peek() == &Tok::Colon {
-                        self.next();
-                        let step = if self.peek() == &Tok::RBracket {
-                            None
-                        } else {
-                            Some(self.parse_dur_expr(0)?)
-                        };
-                        self.expect(Tok::RBracket, "in subquery, expected \"]\"")?;
-                        if e.value_type() != ValueType::Vector {
-                            return Err(self.err_at(
-                                pos,
-                                format!(
-                                    "subquery is only allowed on instant vector, got {} instead",
-                                    e.value_type()
-                                ),
-                            ));
-                        }
-                        e = Expr::Subquery {
-                            expr: Box::new(e),
-                            range,
-                            step,
-                            offset: None,
-                            at: None,
-                        };
-                    } else {
-                        self.expect(Tok::RBracket, "in range, expected \"]\"")?;
-                        e = match e {
-                            Expr::Vector(sel) if sel.offset.is_none() && sel.at.is_none() => {
-                                Expr::Matrix { sel, range }
-                            }
-                            Expr::Vector(_) => {
-                                return Err(self.err_at(
-                                    pos,
-                                    "no offset or @ modifiers allowed before range".into(),
-                                ))
-                            }
-                            _ => {
-                                return Err(self.err_at(
-                                    pos,
-                                    "ranges only allowed for vector selectors".into(),
-                                ))
-                            }
-                        };
-                    }
-                }
-                Tok::Ident(s) if s.eq_ignore_ascii_case("offset") => {
-                    self.next();
-                    let d = self.parse_offset_dur()?;
-                    let slot = match &mut e {
-                        Expr::Vector(sel) | Expr::Matrix { sel, .. } => &mut sel.offset,
-                        Expr::Subquery { offset, .. } => offset,
-                        _ => return Err(self.err_at(pos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery".into())),
-                    };
-                    if slot.is_some() {
-                        return Err(self.err_at(pos, "offset may not be set multiple times".into()));
-                    }
-                    *slot = Some(d);
-                }
-                Tok::At => {
-                    self.next();
-                    let at = self.parse_at()?;
-                    let slot = match &mut e {
-                        Expr::Vector(sel) | Expr::Matrix { sel, .. } => &mut sel.at,
-                        Expr::Subquery { at, .. } => at,
-                        _ => return Err(self.err_at(pos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery".into())),
-                    };
-                    if slot.is_some() {
-                        return Err(
-                            self.err_at(pos, "@ <timestamp> may not be set multiple times".into())
-                        );
-                    }
-                    *slot = Some(at);
-                }
-                _ => return Ok(e),
-            }
-        }
-    }
-
-    fn parse_at(&mut self) -> PResult<At> {
-        let pos = self.pos();
-        let neg = if matches!(self.peek(), Tok::Sub | Tok::Add) {
-            self.next() == Tok::Sub
-        } else {
-            false
-        };
-        let secs = match self.next() {
-            Tok::Number(v) => v,
-            Tok::Duration(ms) => ms as f64 / 1000.0,
-            Tok::Ident(s) if !neg && (s == "start" || s == "end") => {
-                self.expect(Tok::LParen, "in @, expected \"(\"")?;
-                self.expect(Tok::RParen, "in @, expected \")\"")?;
-                return Ok(if s == "start" { At::Start } else { At::End });
-            }
-            _ => {
-                self.i -= 1;
-                return Err(self.unexpected("in @, expected timestamp"));
-            }
-        };
-        let secs = if neg { -secs } else { secs };
-        let ms = (secs * 1000.0).round();
-        if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 2.0 {
-            return Err(self.err_at(pos, "timestamp out of bounds for @ modifier".into()));
-        }
-        Ok(At::Time(ms as i64))
-    }
-
-    /// The operand of `offset`: a signed literal, a parenthesized duration expression, or a
-    /// duration function; binary operators after it belong to the outer expression.
-    fn parse_offset_dur(&mut self) -> PResult<DurExpr> {
-        match self.peek() {
-            Tok::Sub => {
-                self.next();
-                Ok(DurExpr::Neg(Box::new(self.parse_offset_dur()?)))
-            }
-            Tok::Add => {
-                self.next();
-                Ok(DurExpr::Pos(Box::new(self.parse_offset_dur()?)))
-            }
-            _ => self.parse_dur_primary(),
-        }
-    }
-
-    /// A duration expression (inside `[...]` or parentheses), by precedence climbing.
-    fn parse_dur_expr(&mut self, min_prec: u8) -> PResult<DurExpr> {
-        let mut lhs = match self.peek() {
-            Tok::Sub => {
-                self.next();
-                DurExpr::Neg(Box::new(self.parse_dur_expr(BinOp::Pow.precedence())?))
-            }
-            Tok::Add => {
-                self.next();
-                DurExpr::Pos(Box::new(self.parse_dur_expr(BinOp::Pow.precedence())?))
-            }
-            _ => self.parse_dur_primary()?,
-        };
-        loop {
-            let op = match self.peek() {
-                Tok::Add => BinOp::Add,
-                Tok::Sub => BinOp::Sub,
-                Tok::Mul => BinOp::Mul,
-                Tok::Div => BinOp::Div,
-                Tok::Mod => BinOp::Mod,
-                Tok::Pow => BinOp::Pow,
-                _ => return Ok(lhs),
-            };
-            let prec = op.precedence();
-            if prec < min_prec {
-                return Ok(lhs);
-            }
-            self.next();
-            let next_min = if op == BinOp::Pow { prec } else { prec + 1 };
-            let rhs = self.parse_dur_expr(next_min)?;
-            lhs = DurExpr::Bin(op, Box::new(lhs), Box::new(rhs));
-        }
-    }
-
-    fn parse_dur_primary(&mut self) -> PResult<DurExpr> {
-        match self.next() {
-            Tok::Number(v) => Ok(DurExpr::Num(v)),
-            Tok::Duration(ms) => Ok(DurExpr::Dur(ms)),
-            Tok::LParen => {
-                let e = self.parse_dur_expr(0)?;
-                self.expect(Tok::RParen, "in duration expression, expected \")\"")?;
-                Ok(DurExpr::Paren(Box::new(e)))
-            }
-            Tok::Ident(s) if self.peek() == &Tok::LParen => {
-                let lower = s.to_ascii_lowercase();
-                self.next();
-                let e = match lower.as_str() {
-                    "step" => DurExpr::Step,
-                    "range" => DurExpr::Range,
-                    "min_of" | "max_of" => {
-                        let a = self.parse_dur_expr(0)?;
-                        self.expect(Tok::Comma, "in duration function, expected \",\"")?;
-                        let b = self.parse_dur_expr(0)?;
-                        if lower == "min_of" {
-                            DurExpr::MinOf(Box::new(a), Box::new(b))
-                        } else {
-                            DurExpr::MaxOf(Box::new(a), Box::new(b))
-                        }
-                    }
-                    _ => {
-                        self.i -= 2;
-                        return Err(self.unexpected("in duration expression"));
-                    }
-                };
-                self.expect(Tok::RParen, "in duration function, expected \")\"")?;
-                Ok(e)
-            }
-            _ => {
-                self.i -= 1;
-                Err(self.unexpected("in duration expression, expected a duration"))
-            }
-        }
     }
 }

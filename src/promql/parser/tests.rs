@@ -24,6 +24,17 @@ fn round_trips() {
         ("sum_over_time(x[1h:5m])", "sum_over_time(x[1h:5m])"),
         ("a > bool 1", "a > bool 1"),
         ("{\"my.metric\"}", "{\"my.metric\"}"),
+        (
+            "label_replace(x, \"a\", \"tab\\there\", \"b\", \"\\x01\")",
+            "label_replace(x, \"a\", \"tab\\there\", \"b\", \"\\x01\")",
+        ),
+        (
+            "x + fill_left(1) fill_right(2) y",
+            "x + fill_left (1) fill_right (2) y",
+        ),
+        ("rate(x[5m] anchored)", "rate(x[5m] anchored)"),
+        ("x smoothed", "x smoothed"),
+        ("Inf - inf + 1e-7 + 2e21", "+Inf - +Inf + 1e-07 + 2e+21"),
     ];
     for (input, want) in cases {
         let e = parse(input).unwrap_or_else(|err| panic!("{input}: {err}"));
@@ -53,7 +64,14 @@ fn precedence() {
 #[test]
 fn errors() {
     let cases = [
-        ("rate(x)", "1:1: parse error: expected type range vector in call to function \"rate\", got instant vector"),
+        ("rate(x)", "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"),
+        ("sum(", "1:5: parse error: unclosed left parenthesis"),
+        ("sum(rate(", "1:10: parse error: unclosed left parenthesis"),
+        ("(1))", "1:4: parse error: unexpected right parenthesis ')'"),
+        ("x[5m", "1:5: parse error: unclosed left bracket"),
+        ("x{a=\"b\"", "1:8: parse error: unexpected end of input inside braces"),
+        ("x offset 1s offset 2s", "1:13: parse error: offset may not be set multiple times"),
+        ("\n  foo +", "2:8: parse error: unexpected end of input"),
         ("{}", "1:1: parse error: vector selector must contain at least one non-empty matcher"),
         ("1 > 2", "1:3: parse error: comparisons between scalars must use BOOL modifier"),
         ("x + ", "1:5: parse error: unexpected end of input"),
@@ -64,5 +82,86 @@ fn errors() {
     for (input, want) in cases {
         let err = parse(input).expect_err(input);
         assert_eq!(err.to_string(), want, "{input}");
+    }
+}
+
+/// Random token soup must give an error or an expression, never a panic.
+#[test]
+fn garbage_never_panics() {
+    const PIECES: &[&str] = &[
+        "x",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        ":",
+        "@",
+        "5m",
+        "1",
+        "-",
+        "+",
+        "*",
+        "/",
+        "^",
+        "%",
+        "==",
+        "=~",
+        "!~",
+        "=",
+        "\"a\"",
+        "'b'",
+        "`c`",
+        "sum",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "bool",
+        "offset",
+        "rate",
+        "start()",
+        "end()",
+        "step()",
+        "é",
+        "\\",
+        "#",
+        "\n",
+        "0x",
+        "1e",
+        ".",
+        "Inf",
+        "NaN",
+        "</",
+        ">/",
+        "fill",
+        "anchored",
+        "smoothed",
+        "\"\\x",
+        "topk",
+        "min_of",
+        "info",
+    ];
+    // A fixed linear congruential sequence keeps the test deterministic.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        let mut q = String::new();
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let len = (seed >> 60) as usize + 1;
+        for _ in 0..len {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            q.push_str(PIECES[(seed >> 33) as usize % PIECES.len()]);
+            if seed & 1 == 0 {
+                q.push(' ');
+            }
+        }
+        if let Ok(e) = parse(&q) {
+            // Whatever parses must print to something that parses again.
+            let printed = e.to_string();
+            assert!(parse(&printed).is_ok(), "{q:?} printed as {printed:?}");
+        }
     }
 }

@@ -113,7 +113,12 @@ impl Querier for MemQuerier<'_> {
         let names: BTreeSet<String> = self
             .select(matchers)
             .iter()
-            .flat_map(|s| s.labels.iter().map(|l| l.name.to_string()).collect::<Vec<_>>())
+            .flat_map(|s| {
+                s.labels
+                    .iter()
+                    .map(|l| l.name.to_string())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         names.into_iter().collect()
     }

@@ -117,9 +117,17 @@ impl<'a> BitReader<'a> {
     }
 
     /// Counts leading one bits, stopping after a zero bit or after `max` ones; used for the
-    /// unary prefixes of the timestamp and value codes.
+    /// unary prefixes of the timestamp and value codes. `max` is at most 8.
     #[inline]
     pub(crate) fn read_unary(&mut self, max: u32) -> Result<u32, ChunkError> {
+        let byte = self.pos / 8;
+        if byte + 8 <= self.bytes.len() {
+            // Fast path: at least 57 bits are in the word, more than any prefix needs.
+            let word = load_be(self.bytes, byte) << (self.pos % 8);
+            let ones = word.leading_ones().min(max);
+            self.pos += (ones + u32::from(ones < max)) as usize;
+            return Ok(ones);
+        }
         let mut ones = 0;
         while ones < max && self.read_bit()? {
             ones += 1;
@@ -131,6 +139,9 @@ impl<'a> BitReader<'a> {
 /// Loads up to eight bytes from `at` as a big-endian word, zero-padded past the end.
 #[inline]
 fn load_be(bytes: &[u8], at: usize) -> u64 {
+    if let Some(Ok(word)) = bytes.get(at..at + 8).map(<[u8; 8]>::try_from) {
+        return u64::from_be_bytes(word);
+    }
     let mut buf = [0u8; 8];
     let end = bytes.len().min(at + 8);
     if at < end {

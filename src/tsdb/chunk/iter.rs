@@ -1,7 +1,7 @@
 //! Decoding: the iterator over a chunk's samples.
 
 use super::bstream::BitReader;
-use super::xor::{unzigzag, DOD_BUCKETS};
+use super::xor::{unzigzag, DOD_BUCKETS, LEADING_BITS};
 use super::{ChunkError, HEADER_LEN};
 use crate::model::Sample;
 
@@ -114,11 +114,13 @@ impl<'a> ChunkIter<'a> {
 
     fn read_value(&mut self) -> Result<(), ChunkError> {
         let start = self.r.position();
-        if !self.r.read_bit()? {
+        // Prefix `0`: same value; `10`: reuse the window; `11`: new window.
+        let code = self.r.read_unary(2)?;
+        if code == 0 {
             return Ok(());
         }
-        let (lead, trail) = if self.r.read_bit()? {
-            let lead = self.r.read_bits(6)? as u32;
+        let (lead, trail) = if code == 2 {
+            let lead = self.r.read_bits(LEADING_BITS)? as u32;
             let sig = self.r.read_bits(6)? as u32 + 1;
             if lead + sig > 64 {
                 return Err(ChunkError::BadWindow {

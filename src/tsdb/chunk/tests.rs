@@ -141,28 +141,20 @@ fn edge_cases_round_trip_bit_exactly() {
         ),
         (
             "bucket edges",
-            [
-                0i64,
-                63,
-                64,
-                -64,
-                -65,
-                8191,
-                8192,
-                -8192,
-                -8193,
-                (1 << 23) - 1,
-                1 << 23,
-                -(1 << 23),
-                -(1 << 23) - 1,
-            ]
-            .iter()
-            .scan((0i64, 0i64), |(t, d), &dod| {
-                *d += dod;
-                *t += *d;
-                Some((*t, f(1.0)))
-            })
-            .collect(),
+            [0i64, 1, -1]
+                .into_iter()
+                .chain(xor::DOD_BUCKETS[..3].iter().flat_map(|&w| {
+                    let h = 1i64 << (w - 1);
+                    [h - 1, h, -h, -h - 1]
+                }))
+                .collect::<Vec<_>>()
+                .iter()
+                .scan((0i64, 0i64), |(t, d), &dod| {
+                    *d += dod;
+                    *t += *d;
+                    Some((*t, f(1.0)))
+                })
+                .collect(),
         ),
         (
             "extreme timestamps",
@@ -322,7 +314,7 @@ fn malformed_chunks_are_named_errors() {
             matches!(
                 e,
                 ChunkError::BadWindow {
-                    leading: 63,
+                    leading: 31,
                     significant: 64,
                     ..
                 }
@@ -376,6 +368,9 @@ fn full_chunk_refuses_appends() {
 
 #[test]
 fn sealed_chunk_is_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<SealedChunk>();
+    shared::<XorChunk>();
     let mut c = XorChunk::new();
     for i in 0..SAMPLES_PER_CHUNK {
         c.append(i as i64 * 15_000, i as f64).unwrap();
@@ -414,7 +409,7 @@ fn worked_example_in_format_doc() {
     c.append(1000, 1.0).unwrap();
     c.append(2000, 3.0).unwrap();
     let want = [
-        0x00, 0x02, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xd0, 0x0f, 0xc1, 0x2f, 0xff, 0xc0,
+        0x00, 0x02, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xd0, 0x0f, 0xc2, 0x5f, 0xff, 0x80,
     ];
     assert_eq!(c.bytes(), want);
 }

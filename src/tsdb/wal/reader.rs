@@ -352,6 +352,9 @@ impl SegmentReader {
             });
         }
         self.r.read_exact(&mut h).map_err(io_err)?;
+        // A zero header over a non-zero rest is caught below as a checksum mismatch (the
+        // CRC of five zero bytes is not zero), so the bytes `rest_is_zero` consumed are
+        // never needed.
         if h == [0; FRAME_HEADER] && self.rest_is_zero()? {
             return Err(CorruptionKind::ZeroedTail);
         }

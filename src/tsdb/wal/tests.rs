@@ -326,3 +326,10 @@ fn writer_recovers_from_a_failed_write() {
     assert_eq!(recs.len(), ok + 5);
     assert_eq!(recs.last(), Some(&Record::Samples(scrape(3, 104))));
 }
+
+#[test]
+fn writer_can_move_to_another_thread() {
+    fn send<T: Send>() {}
+    send::<WalWriter>();
+    send::<Replay>();
+}

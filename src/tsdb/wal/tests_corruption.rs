@@ -260,3 +260,38 @@ fn corrupt_checkpoint_is_skipped_and_segments_replayed() {
         }]
     ));
 }
+
+#[test]
+fn random_damage_never_panics_and_repair_always_heals() {
+    let mut rng = fastrand::Rng::with_seed(4242);
+    for case in 0..60 {
+        let f = Fixture::new();
+        let seg = seg_path(f.dir.path(), rng.u32(0..3));
+        edit(&seg, |b| match rng.u8(0..3) {
+            0 => {
+                let i = rng.usize(0..b.len());
+                b[i] ^= 1 << rng.u8(0..8);
+            }
+            1 => b.truncate(rng.usize(0..b.len())),
+            _ => {
+                let i = rng.usize(0..b.len());
+                let n = rng.usize(0..64).min(b.len() - i);
+                b[i..i + n].fill(rng.u8(..));
+            }
+        });
+        let (recs, report) = replay_all(f.dir.path());
+        assert!(recs.len() <= ALL, "case {case}");
+        let mut w = WalWriter::open(f.dir.path(), small_opts(), &report).unwrap();
+        w.log_samples(&scrape(1, 1)).unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let (again, after) = replay_all(f.dir.path());
+        assert_eq!(
+            after.corruptions,
+            vec![],
+            "case {case}: {:?}",
+            report.corruptions
+        );
+        assert_eq!(again.len(), recs.len() + 1, "case {case}");
+    }
+}

@@ -60,7 +60,8 @@ impl Default for WalOptions {
 /// (they then survive the process being killed), [`WalWriter::sync`] also makes them durable
 /// against power loss. A failed write drops the buffered records and returns the error; the
 /// next call cuts the partly written record off the segment and starts a new segment, so one
-/// I/O error never hides later records from replay.
+/// I/O error never hides later records from replay. Dropping the writer does not flush (a
+/// drop then behaves like a crash); call `sync` on shutdown.
 pub struct WalWriter {
     dir: PathBuf,
     opts: WalOptions,

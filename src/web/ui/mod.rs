@@ -1,19 +1,36 @@
-//! Server-rendered pages. Every piece of text from outside (labels, errors, URLs) goes through
-//! [`escape`]; no asset is fetched from the internet.
+//! Server-rendered pages with the navigation a Prometheus user knows: Graph, Alerts and the
+//! Status menu. Every piece of text from outside (labels, errors, URLs) goes through
+//! [`escape`] on the server, or `textContent` in the browser; the scripts and styles the
+//! pages use are embedded in the binary ([`assets`]), so nothing is fetched from the internet.
 
+mod assets;
+mod discovery;
+mod graph;
+mod status;
 mod targets;
+#[cfg(test)]
+mod tests;
 
 use actix_web::{web, HttpResponse};
 use std::fmt::Write;
 
+/// Paths follow Prometheus's UI, so bookmarks and links from other tools keep working.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(root))
-        .route("/targets", web::get().to(targets::page));
+        .route("/graph", web::get().to(graph::page))
+        .route("/alerts", web::get().to(status::alerts))
+        .route("/status", web::get().to(status::runtime))
+        .route("/flags", web::get().to(status::flags))
+        .route("/config", web::get().to(status::config))
+        .route("/tsdb-status", web::get().to(status::tsdb))
+        .route("/targets", web::get().to(targets::page))
+        .route("/service-discovery", web::get().to(discovery::page))
+        .route("/assets/{path:.*}", web::get().to(assets::serve));
 }
 
 async fn root() -> HttpResponse {
     HttpResponse::Found()
-        .insert_header(("Location", "/targets"))
+        .insert_header(("Location", "/graph"))
         .finish()
 }
 
@@ -33,39 +50,54 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
-body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#212529}
-nav{background:#343a40;padding:.5rem 1rem;display:flex;gap:1.2rem;align-items:center}
-nav a{color:#fff;text-decoration:none} nav .brand{font-weight:bold;font-size:1.1rem}
-main{padding:1rem 1.5rem}
-table{border-collapse:collapse;width:100%;margin-bottom:1rem} th,td{border-top:1px solid #dee2e6;padding:.45rem;text-align:left;vertical-align:top;font-size:.9rem}
-.badge{display:inline-block;padding:.2em .45em;border-radius:.25rem;font-size:.8rem;margin:0 .2rem .2rem 0;background:#6c757d;color:#fff}
-.state-up{background:#28a745}.state-down{background:#dc3545}.state-unknown{background:#6c757d}
-.error{color:#dc3545} summary{cursor:pointer;font-size:1.15rem;margin:.6rem 0} .controls{margin-bottom:1rem}
-"#;
+/// The navigation bar. The Status entries are a menu that opens on hover or keyboard focus,
+/// without script.
+const NAV: &str = concat!(
+    "<nav><a class=\"brand\" href=\"/graph\">Pyrometer</a>",
+    "<a href=\"/graph\">Graph</a>",
+    "<a href=\"/alerts\">Alerts</a>",
+    "<div class=\"menu\"><button type=\"button\">Status &#9662;</button><div class=\"menu-items\">",
+    "<a href=\"/status\">Runtime &amp; Build Information</a>",
+    "<a href=\"/flags\">Command-Line Flags</a>",
+    "<a href=\"/config\">Configuration</a>",
+    "<a href=\"/targets\">Targets</a>",
+    "<a href=\"/service-discovery\">Service Discovery</a>",
+    "<a href=\"/tsdb-status\">TSDB Status</a>",
+    "</div></div></nav>",
+);
 
 /// Wraps a page body in the common layout with the navigation bar.
 pub fn layout(title: &str, body: &str) -> HttpResponse {
+    layout_with_assets(title, body, &[])
+}
+
+/// [`layout`] plus embedded scripts and stylesheets (paths under `/assets/`).
+pub fn layout_with_assets(title: &str, body: &str, assets: &[&str]) -> HttpResponse {
     let mut html = String::with_capacity(body.len() + 2048);
     let _ = write!(
         html,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Pyrometer</title><style>{STYLE}</style></head><body>\
-<nav><a class=\"brand\" href=\"/\">Pyrometer</a><a href=\"/graph\">Graph</a><a href=\"/alerts\">Alerts</a>\
-<a href=\"/targets\">Targets</a><a href=\"/status\">Status</a></nav><main>{body}</main></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{} - Pyrometer</title><link rel=\"stylesheet\" href=\"/assets/app.css\">",
         escape(title)
     );
+    for s in assets {
+        if s.ends_with(".css") {
+            let _ = write!(
+                html,
+                "<link rel=\"stylesheet\" href=\"/assets/{}\">",
+                escape(s)
+            );
+        } else {
+            let _ = write!(
+                html,
+                "<script src=\"/assets/{}\" defer></script>",
+                escape(s)
+            );
+        }
+    }
+    let _ = write!(html, "</head><body>{NAV}<main>{body}</main></body></html>");
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(html)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escape_neutralizes_markup() {
-        assert_eq!(
-            super::escape(r#"<script>alert("x")</script>&'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
-        );
-    }
 }
