@@ -218,6 +218,18 @@ fn time_binary_to_ready(bin: &str, data: &std::path::Path) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let cpu = (tick(11) + tick(12)) / 100.0;
     let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     let rss = rss
         .lines()
@@ -227,7 +239,10 @@ fn time_binary_to_ready(bin: &str, data: &std::path::Path) {
     let _ = child.kill();
     let _ = child.wait();
     match ready {
-        Some(d) => println!("binary: start to /-/ready {:.2}s; {rss}", d.as_secs_f64()),
+        Some(d) => println!(
+            "binary: start to /-/ready {:.2}s wall, {cpu:.2}s CPU; {rss}",
+            d.as_secs_f64()
+        ),
         None => println!("binary: not ready within 300s"),
     }
 }

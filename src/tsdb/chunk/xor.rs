@@ -233,6 +233,28 @@ impl SealedChunk {
         })
     }
 
+    /// A chunk from bytes a checksum already vouches for, with the time range stored next to
+    /// them: no decoding, so loading millions of chunks (a head snapshot) costs a copy each.
+    /// The sample count comes from the header; a chunk shorter than its header is refused.
+    /// Bytes that do not decode make iteration stop early with [`ChunkIter::err`] set.
+    pub fn from_checked_bytes(
+        bytes: impl Into<Arc<[u8]>>,
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<SealedChunk, ChunkError> {
+        let bytes: Arc<[u8]> = bytes.into();
+        let count = match *bytes {
+            [hi, lo, ..] => u16::from_be_bytes([hi, lo]),
+            _ => return Err(ChunkError::TooShort { len: bytes.len() }),
+        };
+        Ok(SealedChunk {
+            bytes,
+            count,
+            min_t,
+            max_t,
+        })
+    }
+
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
