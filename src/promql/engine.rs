@@ -309,6 +309,11 @@ impl<'q> Evaluator<'q> {
         Ok(())
     }
 
+    /// Gives back `n` samples no longer held (consumed raw data).
+    pub fn release_samples(&mut self, n: usize) {
+        self.samples = self.samples.saturating_sub(n);
+    }
+
     pub fn eval(&mut self, e: &Expr) -> Result<Val, QueryError> {
         self.check_deadline()?;
         Ok(match e {

@@ -202,6 +202,7 @@ impl Evaluator<'_> {
                 let at = self.at_time(&sel.at);
                 let w = Windows {
                     series: Vec::new(),
+                    charged: true,
                     range,
                     offset,
                     at,
@@ -248,6 +249,7 @@ impl Evaluator<'_> {
                 let at = self.at_time(at);
                 let w = Windows {
                     series: Vec::new(),
+                    charged: false,
                     range,
                     offset,
                     at,
@@ -304,6 +306,10 @@ pub(crate) fn go_max(a: f64, b: f64) -> f64 {
 /// Series feeding a range function, with how to place each step's window.
 pub(crate) struct Windows {
     pub series: Vec<Series>,
+    /// The series' raw samples were charged to the query's sample count when loaded (a
+    /// matrix selector); a range function releases them once it has consumed a series, so
+    /// the count follows what is held at a time, as Prometheus's does.
+    pub charged: bool,
     pub range: i64,
     offset: i64,
     at: Option<i64>,

@@ -88,6 +88,26 @@ fn limits() {
     assert_eq!(err.to_string(), "query timed out in expression evaluation");
 }
 
+/// The sample limit applies to what is held at a time, as in Prometheus: a range function
+/// gives back each series' raw samples once it has computed that series. Here the raw load
+/// is 20 samples, `rate` keeps 18 and `sum` adds 9: at most 27 are held at once, while 47 pass
+/// through in all.
+#[test]
+fn sample_limit_counts_what_is_held() {
+    let s = store();
+    let q = "sum(rate(x[5m]))";
+    let with_limit = |max_samples| {
+        Engine::new(EngineOpts {
+            max_samples,
+            ..EngineOpts::default()
+        })
+        .range_query(&s, q, 0, 540_000, 60_000)
+    };
+    assert!(with_limit(30).is_ok(), "27 samples held at most");
+    let err = with_limit(25).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooManySamples);
+}
+
 #[test]
 fn guards_against_huge_ranges() {
     let e = Engine::default();

@@ -104,6 +104,9 @@ pub(super) fn eval(
                 points.push(Sample { t, v });
             }
         }
+        if ws.charged {
+            ev.release_samples(s.points.len().min(1 + ws.range as usize));
+        }
         if !points.is_empty() {
             ev.add_samples(points.len())?;
             out.push(Series {
