@@ -180,24 +180,6 @@ impl Head {
         self.series.get(&r).map(|s| s.clone())
     }
 
-    /// Appends one sample to a series (ordering rules in [`MemSeries::append`]); returns
-    /// false if the series is gone.
-    fn append_sample(&self, r: SeriesRef, t: i64, v: f64, stats: &mut CommitStats) -> bool {
-        let Some(series) = self.get(r) else {
-            return false;
-        };
-        match series.append(t, v) {
-            AppendOutcome::Appended => {
-                stats.appended += 1;
-                self.note_appended(t);
-            }
-            AppendOutcome::OutOfOrder => stats.out_of_order += 1,
-            AppendOutcome::Duplicate => stats.duplicates += 1,
-            AppendOutcome::Repeated => {}
-        }
-        true
-    }
-
     /// A sample from the WAL: `None` for an unknown ref, `Some(false)` if rejected.
     pub(super) fn append_replayed(&self, r: SeriesRef, t: i64, v: f64) -> Option<bool> {
         let series = self.get(r)?;
@@ -209,9 +191,16 @@ impl Head {
     }
 
     fn note_appended(&self, t: i64) {
-        self.samples_total.fetch_add(1, Ordering::Relaxed);
-        self.min_time.fetch_min(t as u64 ^ SIGN, Ordering::Relaxed);
-        self.max_time.fetch_max(t as u64 ^ SIGN, Ordering::Relaxed);
+        self.note_appended_batch(1, t, t);
+    }
+
+    /// Publishes `n` appended samples spanning [min_t, max_t] to the head-wide counters.
+    fn note_appended_batch(&self, n: usize, min_t: i64, max_t: i64) {
+        self.samples_total.fetch_add(n, Ordering::Relaxed);
+        self.min_time
+            .fetch_min(min_t as u64 ^ SIGN, Ordering::Relaxed);
+        self.max_time
+            .fetch_max(max_t as u64 ^ SIGN, Ordering::Relaxed);
     }
 
     pub fn stats(&self) -> HeadStats {
@@ -360,6 +349,7 @@ impl Appendable for Head {
         Box::new(HeadAppender {
             head: self,
             pending: Vec::new(),
+            series: Vec::new(),
             created: 0,
         })
     }
@@ -370,6 +360,9 @@ impl Appendable for Head {
 struct HeadAppender<'a> {
     head: &'a Head,
     pending: Vec<RefSample>,
+    /// The series of each pending sample, resolved once when the sample is added, so that
+    /// `commit` does not look every ref up in the sharded map a second time.
+    series: Vec<Arc<MemSeries>>,
     created: usize,
 }
 
@@ -377,15 +370,19 @@ impl Appender for HeadAppender<'_> {
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> SeriesRef {
         let (r, created) = self.head.get_or_create(labels);
         self.created += usize::from(created);
-        self.pending.push(RefSample { r, t, v });
+        if let Some(series) = self.head.get(r) {
+            self.pending.push(RefSample { r, t, v });
+            self.series.push(series);
+        }
         r
     }
 
     fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> bool {
-        if !self.head.series.contains_key(&r) {
+        let Some(series) = self.head.get(r) else {
             return false;
-        }
+        };
         self.pending.push(RefSample { r, t, v });
+        self.series.push(series);
         true
     }
 
@@ -395,13 +392,28 @@ impl Appender for HeadAppender<'_> {
             ..Default::default()
         };
         let mut pending = std::mem::take(&mut self.pending);
-        pending.retain(|s| {
-            let before = stats.appended;
-            self.head.append_sample(s.r, s.t, s.v, &mut stats);
-            stats.appended > before
-        });
+        let mut accepted = Vec::with_capacity(pending.len());
+        // Head-wide counters are updated once per commit, not per sample: they are shared by
+        // every scrape thread.
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        for (s, series) in pending.drain(..).zip(&self.series) {
+            match series.append(s.t, s.v) {
+                AppendOutcome::Appended => {
+                    stats.appended += 1;
+                    min_t = min_t.min(s.t);
+                    max_t = max_t.max(s.t);
+                    accepted.push(s);
+                }
+                AppendOutcome::OutOfOrder => stats.out_of_order += 1,
+                AppendOutcome::Duplicate => stats.duplicates += 1,
+                AppendOutcome::Repeated => {}
+            }
+        }
+        if stats.appended > 0 {
+            self.head.note_appended_batch(stats.appended, min_t, max_t);
+        }
         if let Some(wal) = &self.head.wal {
-            wal.log_samples(&pending);
+            wal.log_samples(&accepted);
         }
         self.head
             .appended_total
