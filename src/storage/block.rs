@@ -12,6 +12,7 @@ use super::series::samples_in;
 use super::SeriesData;
 use crate::model::{Labels, LabelsBuilder, Matcher};
 use crate::tsdb::chunk::SealedChunk;
+use crate::tsdb::varint::{put_bytes, put_uvarint, unzigzag, zigzag};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -396,25 +397,4 @@ impl<'a> Reader<'a> {
         self.pos += 4;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-}
-
-fn put_uvarint(buf: &mut Vec<u8>, mut u: u64) {
-    while u >= 0x80 {
-        buf.push((u as u8) | 0x80);
-        u >>= 7;
-    }
-    buf.push(u as u8);
-}
-
-fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
-    put_uvarint(buf, b.len() as u64);
-    buf.extend_from_slice(b);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
 }

@@ -16,6 +16,7 @@
 use super::head::Head;
 use crate::model::{Labels, LabelsBuilder};
 use crate::tsdb::chunk::SealedChunk;
+use crate::tsdb::varint::{put_bytes, put_uvarint};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -232,17 +233,4 @@ impl<'a> Reader<'a> {
         self.pos += 8;
         Ok(u64::from_le_bytes(b.try_into().unwrap_or_default()))
     }
-}
-
-fn put_uvarint(buf: &mut Vec<u8>, mut u: u64) {
-    while u >= 0x80 {
-        buf.push((u as u8) | 0x80);
-        u >>= 7;
-    }
-    buf.push(u as u8);
-}
-
-fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
-    put_uvarint(buf, b.len() as u64);
-    buf.extend_from_slice(b);
 }

@@ -5,4 +5,5 @@
 //! The byte layouts are documented in `docs/format/chunks.md` and `docs/format/wal.md`.
 
 pub mod chunk;
+pub(crate) mod varint;
 pub mod wal;

@@ -1,9 +1,10 @@
 //! Decoding: the iterator over a chunk's samples.
 
 use super::bstream::BitReader;
-use super::xor::{unzigzag, DOD_BUCKETS, LEADING_BITS};
+use super::xor::{DOD_BUCKETS, LEADING_BITS};
 use super::{ChunkError, HEADER_LEN};
 use crate::model::Sample;
+use crate::tsdb::varint::unzigzag;
 
 /// Iterates the samples of a chunk's bytes in the order they were appended.
 ///

@@ -3,6 +3,7 @@
 use super::bstream::BitWriter;
 use super::iter::ChunkIter;
 use super::{ChunkError, HEADER_LEN, MAX_SAMPLES};
+use crate::tsdb::varint::zigzag;
 use std::sync::Arc;
 
 /// Bit widths of the signed delta-of-delta buckets, after the unary prefixes `10`, `110`,
@@ -275,15 +276,6 @@ impl SealedChunk {
     pub fn iter(&self) -> ChunkIter<'_> {
         ChunkIter::new(&self.bytes)
     }
-}
-
-/// Zigzag maps signed to unsigned so that small negative numbers stay small.
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-pub(crate) fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
 }
 
 /// LEB128: 7 bits a byte, low group first, high bit set on every byte but the last.

@@ -7,7 +7,7 @@
 //! tree and computes at several GB/s with the carry-less multiply instructions of x86-64 and
 //! the CRC instructions of aarch64, so checksumming costs far less than the write itself.
 
-use super::record::put_uvarint;
+use crate::tsdb::varint::put_uvarint;
 
 /// `crc: u32 LE | len: u32 LE | type: u8`, then `len` bytes of payload.
 pub(crate) const FRAME_HEADER: usize = 9;

@@ -4,6 +4,7 @@
 
 use crate::model::{Labels, LabelsBuilder};
 use crate::storage::SeriesRef;
+use crate::tsdb::varint::{put_uvarint, unzigzag, zigzag};
 use std::sync::Arc;
 
 /// Record type bytes, stored in the frame.
@@ -150,20 +151,4 @@ impl Decoder<'_> {
         a.copy_from_slice(self.take(8)?);
         Ok(a)
     }
-}
-
-pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut u: u64) {
-    while u >= 0x80 {
-        buf.push((u as u8) | 0x80);
-        u >>= 7;
-    }
-    buf.push(u as u8);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
 }
