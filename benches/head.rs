@@ -10,7 +10,7 @@
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use pyrometer::model::{Labels, MatchOp, Matcher};
-use pyrometer::storage::{Appendable, Db, DbOptions, Head, Queryable, SeriesRef};
+use pyrometer::storage::{Appendable, Db, DbOptions, Head, Queryable, SeriesHandle};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -69,8 +69,8 @@ impl Fixture {
     }
 }
 
-/// Appends `scrapes` scrapes of the fixture; returns the refs for `append_ref`.
-fn fill(app: &dyn Appendable, fx: &mut Fixture, scrapes: i64) -> Vec<SeriesRef> {
+/// Appends `scrapes` scrapes of the fixture; returns the handles for `append_handle`.
+fn fill(app: &dyn Appendable, fx: &mut Fixture, scrapes: i64) -> Vec<SeriesHandle> {
     let mut refs = Vec::new();
     for k in 0..scrapes {
         let t = fx.step(k);
@@ -80,8 +80,8 @@ fn fill(app: &dyn Appendable, fx: &mut Fixture, scrapes: i64) -> Vec<SeriesRef> 
                 .map(|i| a.append(&labels(i), t, fx.values[i]))
                 .collect();
         } else {
-            for (i, &r) in refs.iter().enumerate() {
-                a.append_ref(r, t, fx.values[i]);
+            for (i, r) in refs.iter().enumerate() {
+                a.append_handle(r, t, fx.values[i]);
             }
         }
         a.commit();
@@ -135,8 +135,8 @@ fn bench_append(c: &mut Criterion) {
             let t = fx.step(k);
             k += 1;
             let mut a = head.appender();
-            for (i, &r) in refs.iter().enumerate() {
-                a.append_ref(r, t, fx.values[i]);
+            for (i, r) in refs.iter().enumerate() {
+                a.append_handle(r, t, fx.values[i]);
             }
             black_box(a.commit())
         })
@@ -151,8 +151,8 @@ fn bench_append(c: &mut Criterion) {
             let t = fx.step(k);
             k += 1;
             let mut a = db.appender();
-            for (i, &r) in refs.iter().enumerate() {
-                a.append_ref(r, t, fx.values[i]);
+            for (i, r) in refs.iter().enumerate() {
+                a.append_handle(r, t, fx.values[i]);
             }
             let st = a.commit();
             if k % 64 == 0 {

@@ -13,7 +13,7 @@
 //! scrape timestamps with a few milliseconds of jitter, ending now.
 
 use pyrometer::model::Labels;
-use pyrometer::storage::{Appendable, Db, DbOptions, SeriesRef};
+use pyrometer::storage::{Appendable, Db, DbOptions, SeriesHandle};
 use std::time::{Duration, Instant};
 
 const PER_TARGET: usize = 1000;
@@ -94,7 +94,7 @@ fn main() {
     let t0 = now - samples * 15_000;
     let mut rng = fastrand::Rng::with_seed(42);
     let mut values: Vec<f64> = (0..series).map(|_| (rng.f64() * 1e6).round()).collect();
-    let mut refs: Vec<Vec<SeriesRef>> = vec![Vec::new(); targets];
+    let mut refs: Vec<Vec<SeriesHandle>> = vec![Vec::new(); targets];
     let started = Instant::now();
     let cpu = cpu_secs();
     for k in 0..samples {
@@ -113,7 +113,7 @@ fn main() {
                 if tg_refs.len() < n {
                     tg_refs.push(app.append(&labels(tg, i), t, *v));
                 } else {
-                    app.append_ref(tg_refs[i], t, *v);
+                    app.append_handle(&tg_refs[i], t, *v);
                 }
             }
             app.commit();

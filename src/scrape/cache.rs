@@ -1,11 +1,11 @@
 //! The per-target scrape cache.
 //!
-//! Maps the raw series text of a body line (`name{labels}` exactly as exposed) to the series
-//! ref in the head, so a repeated scrape skips label parsing, label merging and the head's
-//! label lookup. Two ref sets (this scrape, the last successful one) drive staleness markers.
+//! Maps the raw series text of a body line (`name{labels}` exactly as exposed) to the head's
+//! series (a [`SeriesHandle`]), so a repeated scrape skips label parsing, label merging and
+//! every lookup in the head. Two ref sets (this scrape, the last successful one) drive staleness markers.
 
 use super::registry::MetricMeta;
-use crate::storage::SeriesRef;
+use crate::storage::{SeriesHandle, SeriesRef};
 use foldhash::fast::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -14,9 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 const EVICT_AFTER_SCRAPES: u64 = 10;
 
 pub(crate) struct CacheEntry {
-    pub(crate) r: SeriesRef,
-    /// Dropped by metric relabeling: nothing is appended for it.
-    pub(crate) dropped: bool,
+    /// The head series the line appends to; `None` when metric relabeling drops the line.
+    pub(crate) series: Option<SeriesHandle>,
     pub(crate) last_iter: u64,
 }
 
@@ -33,7 +32,7 @@ pub struct ScrapeCache {
     /// Series refs appended by the last successful scrape.
     pub(crate) prev: HashSet<SeriesRef, RandomState>,
     /// Refs of the synthetic series (`up`, `scrape_duration_seconds`, ...), in REPORT order.
-    pub(crate) report_refs: Vec<Option<SeriesRef>>,
+    pub(crate) report_refs: Vec<Option<SeriesHandle>>,
     pub(crate) metadata: BTreeMap<String, MetricMeta>,
     pub(crate) metadata_changed: bool,
 }

@@ -100,41 +100,41 @@ pub fn ingest(
         };
         let explicit_ts = timestamp_ms.is_some() && settings.honor_timestamps;
 
-        let r = match cache.entries.get_mut(series) {
+        let cached = match cache.entries.get_mut(series) {
             Some(e) => {
                 e.last_iter = iter;
-                if e.dropped {
-                    continue;
+                match &e.series {
+                    None => continue, // dropped by metric relabeling
+                    Some(h) if app.append_handle(h, t, value) => Some(h.series_ref()),
+                    Some(_) => None,
                 }
-                Some(e.r)
             }
             None => None,
         };
-        let r = match r {
-            Some(r) if app.append_ref(r, t, value) => r,
-            _ => {
+        let r = match cached {
+            Some(r) => r,
+            None => {
                 label_buf.clear();
                 parser.labels(&mut label_buf);
                 let Some(labels) = sample_labels(name, &label_buf, settings) else {
                     cache.entries.insert(
                         series.into(),
                         CacheEntry {
-                            r: 0,
-                            dropped: true,
+                            series: None,
                             last_iter: iter,
                         },
                     );
                     continue;
                 };
                 check_label_limits(&labels, settings)?;
-                let r = app.append(&labels, t, value);
+                let h = app.append(&labels, t, value);
+                let r = h.series_ref();
                 if cache
                     .entries
                     .insert(
                         series.into(),
                         CacheEntry {
-                            r,
-                            dropped: false,
+                            series: Some(h),
                             last_iter: iter,
                         },
                     )
@@ -254,8 +254,8 @@ pub fn append_report(
     }
     for (i, name) in REPORT_SERIES.iter().enumerate() {
         let v = values[i];
-        if let Some(r) = cache.report_refs[i] {
-            if app.append_ref(r, ts, v) {
+        if let Some(h) = &cache.report_refs[i] {
+            if app.append_handle(h, ts, v) {
                 continue;
             }
         }

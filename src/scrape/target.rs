@@ -207,7 +207,13 @@ impl TargetActor {
     /// Marks every series of this target stale: it is going away.
     fn write_final_staleness(&mut self) {
         let mut refs = self.cache.live_refs();
-        refs.extend(self.cache.report_refs.iter().flatten().copied());
+        refs.extend(
+            self.cache
+                .report_refs
+                .iter()
+                .flatten()
+                .map(|h| h.series_ref()),
+        );
         if refs.is_empty() {
             return;
         }

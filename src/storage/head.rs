@@ -71,25 +71,30 @@ impl Head {
 
     /// The ref of the series with exactly these labels, creating it if needed.
     pub fn get_or_create(&self, labels: &Labels) -> (SeriesRef, bool) {
+        let (h, created) = self.resolve(labels);
+        (h.r, created)
+    }
+
+    /// The live series with exactly these labels, creating it if needed. A series the head
+    /// has dropped is never returned: its labels get a new series.
+    pub(super) fn resolve(&self, labels: &Labels) -> (SeriesHandle, bool) {
         let hash = labels.stable_hash();
-        if let Some(r) = self.lookup(hash, labels) {
-            return (r, false);
+        if let Some(h) = self.lookup(hash, labels) {
+            return (h, false);
         }
         // Create under the hash shard's lock so two appenders cannot create the same series,
         // and log it before anyone else can find it (and log a sample of it).
         let mut refs = self.by_hash.entry(hash).or_default();
-        for r in refs.iter() {
-            if self.series.get(r).is_some_and(|s| &s.labels == labels) {
-                return (*r, false);
-            }
+        if let Some(h) = self.find_live(&refs, labels) {
+            return (h, false);
         }
         let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
-        let interned = self.insert(r, labels);
+        let series = self.insert(r, labels);
         if let Some(wal) = &self.wal {
-            wal.log_series(r, &interned);
+            wal.log_series(r, &series.labels);
         }
         refs.push(r);
-        (r, true)
+        (SeriesHandle { r, series }, true)
     }
 
     /// Recreates a series under the ref it had before a restart (WAL replay). A ref seen
@@ -143,19 +148,28 @@ impl Head {
         v
     }
 
-    fn insert(&self, r: SeriesRef, labels: &Labels) -> Labels {
+    fn insert(&self, r: SeriesRef, labels: &Labels) -> Arc<MemSeries> {
         let interned = self.intern(labels);
         self.postings.write().add(r, &interned);
-        self.series
-            .insert(r, Arc::new(MemSeries::new(interned.clone())));
-        interned
+        let series = Arc::new(MemSeries::new(interned));
+        self.series.insert(r, series.clone());
+        series
     }
 
-    fn lookup(&self, hash: u64, labels: &Labels) -> Option<SeriesRef> {
+    fn lookup(&self, hash: u64, labels: &Labels) -> Option<SeriesHandle> {
         let refs = self.by_hash.get(&hash)?;
-        refs.iter()
-            .copied()
-            .find(|r| self.series.get(r).is_some_and(|s| &s.labels == labels))
+        self.find_live(&refs, labels)
+    }
+
+    /// The series among `refs` (one label hash's) with exactly these labels, unless dropped.
+    fn find_live(&self, refs: &[SeriesRef], labels: &Labels) -> Option<SeriesHandle> {
+        refs.iter().find_map(|&r| {
+            let s = self.series.get(&r)?;
+            (!s.is_removed() && &s.labels == labels).then(|| SeriesHandle {
+                r,
+                series: s.clone(),
+            })
+        })
     }
 
     /// Shares label strings with the string pool, so a million series with `job="node"`
@@ -291,7 +305,7 @@ impl Head {
         let dead: Vec<SeriesRef> = self
             .series
             .iter()
-            .filter(|s| s.is_idle_since(t))
+            .filter(|s| s.remove_if_idle_since(t))
             .map(|s| *s.key())
             .collect();
         for r in &dead {
@@ -355,49 +369,93 @@ impl Appendable for Head {
     }
 }
 
+/// A series resolved once and kept by the caller (the scrape cache keeps one per exposed
+/// series), so that later appends skip the head's lookup by ref: in a head of a million
+/// series that probe missed the CPU cache on every sample and was the largest single cost of
+/// a scrape.
+#[derive(Clone)]
+pub struct SeriesHandle {
+    r: SeriesRef,
+    series: Arc<MemSeries>,
+}
+
+impl SeriesHandle {
+    pub fn series_ref(&self) -> SeriesRef {
+        self.r
+    }
+}
+
 /// Buffers one scrape's samples; `commit` writes them into their series, then logs the
 /// accepted ones.
 struct HeadAppender<'a> {
     head: &'a Head,
     pending: Vec<RefSample>,
-    /// The series of each pending sample, resolved once when the sample is added, so that
+    /// The series of each pending sample, resolved when the sample is added, so that
     /// `commit` does not look every ref up in the sharded map a second time.
     series: Vec<Arc<MemSeries>>,
     created: usize,
 }
 
-impl Appender for HeadAppender<'_> {
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> SeriesRef {
-        let (r, created) = self.head.get_or_create(labels);
-        self.created += usize::from(created);
-        if let Some(series) = self.head.get(r) {
-            self.pending.push(RefSample { r, t, v });
-            self.series.push(series);
+impl HeadAppender<'_> {
+    fn push(&mut self, r: SeriesRef, series: Arc<MemSeries>, t: i64, v: f64) {
+        self.pending.push(RefSample { r, t, v });
+        self.series.push(series);
+    }
+
+    /// Appends to `series`; if the head dropped it since the sample was added, the sample
+    /// goes to the live series of the same labels instead (its ref is updated for the log).
+    fn write(&self, s: &mut RefSample, series: &MemSeries, created: &mut usize) -> AppendOutcome {
+        let mut outcome = series.append(s.t, s.v);
+        // A new series is empty, so the head could drop it again before the sample lands;
+        // a few attempts make that race irrelevant.
+        for _ in 0..3 {
+            if outcome != AppendOutcome::Removed {
+                break;
+            }
+            let (h, new) = self.head.resolve(&series.labels);
+            *created += usize::from(new);
+            s.r = h.r;
+            outcome = h.series.append(s.t, s.v);
         }
-        r
+        outcome
+    }
+}
+
+impl Appender for HeadAppender<'_> {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> SeriesHandle {
+        let (h, created) = self.head.resolve(labels);
+        self.created += usize::from(created);
+        self.push(h.r, h.series.clone(), t, v);
+        h
     }
 
     fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> bool {
         let Some(series) = self.head.get(r) else {
             return false;
         };
-        self.pending.push(RefSample { r, t, v });
-        self.series.push(series);
+        self.push(r, series, t, v);
+        true
+    }
+
+    fn append_handle(&mut self, h: &SeriesHandle, t: i64, v: f64) -> bool {
+        if h.series.is_removed() {
+            return false;
+        }
+        self.push(h.r, h.series.clone(), t, v);
         true
     }
 
     fn commit(mut self: Box<Self>) -> CommitStats {
-        let mut stats = CommitStats {
-            series_created: self.created,
-            ..Default::default()
-        };
         let mut pending = std::mem::take(&mut self.pending);
+        let series = std::mem::take(&mut self.series);
+        let mut created = self.created;
+        let mut stats = CommitStats::default();
         let mut accepted = Vec::with_capacity(pending.len());
         // Head-wide counters are updated once per commit, not per sample: they are shared by
         // every scrape thread.
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
-        for (s, series) in pending.drain(..).zip(&self.series) {
-            match series.append(s.t, s.v) {
+        for (mut s, series) in pending.drain(..).zip(&series) {
+            match self.write(&mut s, series, &mut created) {
                 AppendOutcome::Appended => {
                     stats.appended += 1;
                     min_t = min_t.min(s.t);
@@ -406,9 +464,10 @@ impl Appender for HeadAppender<'_> {
                 }
                 AppendOutcome::OutOfOrder => stats.out_of_order += 1,
                 AppendOutcome::Duplicate => stats.duplicates += 1,
-                AppendOutcome::Repeated => {}
+                AppendOutcome::Repeated | AppendOutcome::Removed => {}
             }
         }
+        stats.series_created = created;
         if stats.appended > 0 {
             self.head.note_appended_batch(stats.appended, min_t, max_t);
         }

@@ -24,7 +24,8 @@ fn append_commit_select() {
     assert_eq!(stats.series_created, 2);
 
     let mut app = head.appender();
-    assert!(app.append_ref(r, 2000, 1.0));
+    assert!(app.append_handle(&r, 2000, 1.0));
+    assert!(app.append_ref(r.series_ref(), 2500, 1.0));
     assert!(!app.append_ref(9999, 2000, 1.0));
     app.commit();
 
@@ -33,7 +34,11 @@ fn append_commit_select() {
     assert_eq!(got.len(), 1);
     assert_eq!(
         got[0].samples,
-        vec![Sample { t: 1000, v: 1.0 }, Sample { t: 2000, v: 1.0 }]
+        vec![
+            Sample { t: 1000, v: 1.0 },
+            Sample { t: 2000, v: 1.0 },
+            Sample { t: 2500, v: 1.0 }
+        ]
     );
     assert_eq!(q.label_values("job", &[]), vec!["a", "b"]);
     assert_eq!(q.label_names(&[]), vec!["__name__", "job"]);
@@ -102,6 +107,38 @@ fn truncate_drops_old_chunks_and_empty_series() {
     // A recreated series gets a fresh ref and is found again.
     let (_, created) = head.get_or_create(&ls(&[("__name__", "old")]));
     assert!(created);
+}
+
+/// A handle kept across the removal of its series is refused, and a sample added through it
+/// just before the removal lands in the live series of the same labels: nothing is lost.
+#[test]
+fn handles_of_dropped_series_resolve_again() {
+    let head = Head::new();
+    let l = ls(&[("__name__", "idle")]);
+    let mut app = head.appender();
+    let h = app.append(&l, 1, 1.0);
+    app.commit();
+
+    // A sample is added through the handle, then the series is dropped before the commit.
+    let mut app = head.appender();
+    assert!(app.append_handle(&h, 100, 2.0));
+    assert_eq!(head.truncate_before(50), 1);
+    let stats = app.commit();
+    assert_eq!((stats.appended, stats.series_created), (1, 1));
+
+    let mut app = head.appender();
+    assert!(!app.append_handle(&h, 200, 3.0), "dropped series refused");
+    let h2 = app.append(&l, 200, 3.0);
+    assert_ne!(h2.series_ref(), h.series_ref());
+    app.commit();
+    let got = head
+        .querier(0, 1000)
+        .select(&[Matcher::equal("__name__", "idle")]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].samples,
+        vec![Sample { t: 100, v: 2.0 }, Sample { t: 200, v: 3.0 }]
+    );
 }
 
 /// Many chunks: queries see sealed and open chunks alike, at every boundary, and reads

@@ -37,7 +37,7 @@ pub use actor::StoreActor;
 pub use block::BlockError;
 pub use datadir::{DataDir, DataDirError};
 pub use db::{Db, DbError, DbOptions, DiskStats};
-pub use head::{Head, HeadFootprint, HeadStats};
+pub use head::{Head, HeadFootprint, HeadStats, SeriesHandle};
 pub use snapshot::SnapshotError;
 pub use wal::{ReplayStats, WalLogError};
 
@@ -72,12 +72,15 @@ pub struct CommitStats {
 /// [`Appender::rollback`], both of which consume it, so an appender cannot be reused.
 /// Nothing is visible to queries before `commit`.
 pub trait Appender {
-    /// Adds a sample for a label set; returns the series ref, which later appends of the same
-    /// series may pass to [`Appender::append_ref`] to skip the label lookup.
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> SeriesRef;
+    /// Adds a sample for a label set; returns the series' handle, which later appends of the
+    /// same series may pass to [`Appender::append_handle`] to skip every lookup.
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> SeriesHandle;
     /// Adds a sample for a series known by ref; returns false if the ref is unknown
     /// (the series was garbage collected), in which case the caller falls back to `append`.
     fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> bool;
+    /// Adds a sample for a series known by handle; returns false if the head has dropped the
+    /// series since, in which case the caller falls back to `append`.
+    fn append_handle(&mut self, h: &SeriesHandle, t: i64, v: f64) -> bool;
     /// Makes the batch visible; returns how many samples went in and how many were rejected.
     fn commit(self: Box<Self>) -> CommitStats;
     /// Drops the batch; series created for it may remain, without samples.

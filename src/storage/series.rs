@@ -9,6 +9,7 @@
 use crate::model::{is_stale_nan, Labels, Sample};
 use crate::tsdb::chunk::{SealedChunk, XorChunk, SAMPLES_PER_CHUNK};
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What an append did to a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +19,16 @@ pub(crate) enum AppendOutcome {
     Duplicate,
     /// The same timestamp and value as the newest sample: ignored, as in Prometheus.
     Repeated,
+    /// The head dropped the series (idle, all its data persisted or expired): whoever still
+    /// holds it must resolve its labels again to the live series.
+    Removed,
 }
 
 pub(crate) struct MemSeries {
     pub(crate) labels: Labels,
+    /// Set under the chunks lock when the head drops the series, so a sample can never land
+    /// in a series that queries no longer see; read without the lock by handle holders.
+    removed: AtomicBool,
     chunks: Mutex<SeriesChunks>,
 }
 
@@ -40,6 +47,7 @@ impl MemSeries {
     pub(crate) fn new(labels: Labels) -> Self {
         MemSeries {
             labels,
+            removed: AtomicBool::new(false),
             chunks: Mutex::new(SeriesChunks::default()),
         }
     }
@@ -53,6 +61,7 @@ impl MemSeries {
     ) -> Self {
         MemSeries {
             labels,
+            removed: AtomicBool::new(false),
             chunks: Mutex::new(SeriesChunks {
                 sealed,
                 open: XorChunk::new(),
@@ -76,6 +85,9 @@ impl MemSeries {
     /// Two staleness markers count as the same value whatever their payload.
     pub(crate) fn append(&self, t: i64, v: f64) -> AppendOutcome {
         let mut c = self.chunks.lock();
+        if self.removed.load(Ordering::Relaxed) {
+            return AppendOutcome::Removed;
+        }
         if let Some((lt, lv)) = c.last {
             if t < lt {
                 return AppendOutcome::OutOfOrder;
@@ -161,10 +173,20 @@ impl MemSeries {
         dropped
     }
 
-    /// True when the series holds no sample and its newest sample is older than `t`.
-    pub(crate) fn is_idle_since(&self, t: i64) -> bool {
+    /// Marks the series removed if it holds no sample and its newest sample is older than
+    /// `t`; decided under the lock, so no append slips in between the check and the mark.
+    pub(crate) fn remove_if_idle_since(&self, t: i64) -> bool {
         let c = self.chunks.lock();
-        c.sealed.is_empty() && c.open.is_empty() && c.last.is_none_or(|(lt, _)| lt < t)
+        let idle = c.sealed.is_empty() && c.open.is_empty() && c.last.is_none_or(|(lt, _)| lt < t);
+        if idle {
+            self.removed.store(true, Ordering::Relaxed);
+        }
+        idle
+    }
+
+    /// Whether the head has dropped this series (see [`AppendOutcome::Removed`]).
+    pub(crate) fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Relaxed)
     }
 
     /// (chunks, bytes of chunk data, samples) held in memory.
