@@ -5,9 +5,10 @@
 //! every lookup in the head. Two ref sets (this scrape, the last successful one) drive staleness markers.
 
 use super::registry::MetricMeta;
+use super::series_index::SeriesIndex;
 use crate::storage::{SeriesHandle, SeriesRef};
 use foldhash::fast::RandomState;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 /// How many scrapes an unseen entry survives before eviction; a series that flaps in and
 /// out of a body keeps its cache entry across short gaps.
@@ -19,13 +20,12 @@ pub(crate) struct CacheEntry {
     pub(crate) last_iter: u64,
 }
 
-/// The maps below are probed once per sample; std's default SipHash was a visible share of a
+/// The sets below are probed once per sample; std's default SipHash was a visible share of a
 /// cached scrape's time, so they use foldhash (per-process random seed, several times faster
-/// on short keys). Keys come from the target's own body, and a target able to provoke
-/// collisions only slows its own cache.
+/// on short keys). The series texts have their own layout (`series_index.rs`).
 #[derive(Default)]
 pub struct ScrapeCache {
-    pub(crate) entries: HashMap<Box<str>, CacheEntry, RandomState>,
+    pub(crate) entries: SeriesIndex,
     pub(crate) iter: u64,
     /// Series refs appended by the current scrape (without explicit timestamps).
     pub(crate) cur: HashSet<SeriesRef, RandomState>,
@@ -58,7 +58,7 @@ impl ScrapeCache {
         if self.iter.is_multiple_of(EVICT_AFTER_SCRAPES) {
             let iter = self.iter;
             self.entries
-                .retain(|_, e| iter.saturating_sub(e.last_iter) < EVICT_AFTER_SCRAPES);
+                .retain(|e| iter.saturating_sub(e.last_iter) < EVICT_AFTER_SCRAPES);
         }
         gone
     }

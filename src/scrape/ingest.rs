@@ -118,7 +118,7 @@ pub fn ingest(
                 parser.labels(&mut label_buf);
                 let Some(labels) = sample_labels(name, &label_buf, settings) else {
                     cache.entries.insert(
-                        series.into(),
+                        series,
                         CacheEntry {
                             series: None,
                             last_iter: iter,
@@ -129,17 +129,13 @@ pub fn ingest(
                 check_label_limits(&labels, settings)?;
                 let h = app.append(&labels, t, value);
                 let r = h.series_ref();
-                if cache
-                    .entries
-                    .insert(
-                        series.into(),
-                        CacheEntry {
-                            series: Some(h),
-                            last_iter: iter,
-                        },
-                    )
-                    .is_none()
-                {
+                if cache.entries.insert(
+                    series,
+                    CacheEntry {
+                        series: Some(h),
+                        last_iter: iter,
+                    },
+                ) {
                     report.series_added += 1;
                 }
                 r

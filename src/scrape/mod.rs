@@ -24,6 +24,7 @@ mod ingest_tests;
 mod job;
 mod manager;
 mod registry;
+mod series_index;
 mod target;
 mod targets;
 
