@@ -167,6 +167,11 @@ impl Db {
         self.head.footprint()
     }
 
+    /// See [`Head::recent_footprint`].
+    pub fn recent_footprint(&self, max_age: Duration) -> HeadFootprint {
+        self.head.recent_footprint(max_age)
+    }
+
     /// What the start-up replay found and how long opening took.
     pub fn replay_stats(&self) -> (&ReplayStats, Duration) {
         (&self.replay, self.replay_time)

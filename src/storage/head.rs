@@ -19,6 +19,7 @@ use dashmap::{DashMap, DashSet};
 use parking_lot::RwLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Counters about the head, for `/metrics` and the TSDB status page.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,8 @@ pub struct Head {
     appended_total: AtomicU64,
     out_of_order_total: AtomicU64,
     wal: Option<Arc<WalLog>>,
+    /// The last footprint and when it was taken, for [`Head::recent_footprint`].
+    footprint_cache: parking_lot::Mutex<Option<(Instant, HeadFootprint)>>,
 }
 
 impl Head {
@@ -246,13 +249,27 @@ impl Head {
             label_entries += s.labels.len();
         }
         let strings: usize = self.strings.iter().map(|s| s.len() + 16 + 16).sum();
-        // Per series: the series struct and its Arc, the open chunk's buffer (192 bytes
-        // reserved), one entry in each of the two maps, one ref in `all` postings. Per label:
+        // Per series: the series struct and its Arc, the open chunk's unused buffer (16
+        // bytes on average), one entry in each of the two maps, one ref in `all` postings. Per label:
         // the label itself (two shared strings, 32 bytes) and a ref in its posting list.
-        let per_series = std::mem::size_of::<MemSeries>() + 16 + 192 + 2 * 32 + 8;
+        let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 2 * 32 + 8;
         f.estimated_bytes =
             f.chunk_bytes + strings + self.series.len() * per_series + label_entries * (32 + 8);
         f
+    }
+
+    /// A footprint at most `max_age` old. A footprint locks every series once, which a
+    /// self-scrape of `/metrics` every few seconds should not pay on a million series.
+    pub fn recent_footprint(&self, max_age: Duration) -> HeadFootprint {
+        let mut cache = self.footprint_cache.lock();
+        match *cache {
+            Some((at, f)) if at.elapsed() <= max_age => f,
+            _ => {
+                let f = self.footprint();
+                *cache = Some((Instant::now(), f));
+                f
+            }
+        }
     }
 
     /// Total samples appended and rejected as out of order since start.
@@ -294,9 +311,22 @@ impl Head {
     /// Drops chunks entirely older than `mint` and series left with none; returns the
     /// series removed.
     pub fn truncate_before(&self, mint: i64) -> usize {
+        // Retention runs every minute and the head rarely holds anything that old: skip the
+        // pass over every series (a lock each) while its oldest sample is recent enough.
+        let oldest = (self.min_time.load(Ordering::Relaxed) ^ SIGN) as i64;
+        if self.samples_total.load(Ordering::Relaxed) > 0 && oldest >= mint {
+            return 0;
+        }
+        let mut left = i64::MAX;
         for entry in self.series.iter() {
-            let dropped = entry.drop_before(mint);
+            let (dropped, min) = entry.drop_before(mint);
             self.samples_total.fetch_sub(dropped, Ordering::Relaxed);
+            left = left.min(min.unwrap_or(i64::MAX));
+        }
+        // Raise the lower bound to what is left; samples appended meanwhile are newer.
+        if left != i64::MAX {
+            self.min_time
+                .fetch_max(left as u64 ^ SIGN, Ordering::Relaxed);
         }
         self.remove_idle(mint)
     }

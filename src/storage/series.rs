@@ -157,8 +157,9 @@ impl MemSeries {
         c.sealed.drain(..n);
     }
 
-    /// Drops chunks whose samples are all older than `mint`; returns the samples dropped.
-    pub(crate) fn drop_before(&self, mint: i64) -> usize {
+    /// Drops chunks whose samples are all older than `mint`; returns the samples dropped and
+    /// the oldest timestamp left.
+    pub(crate) fn drop_before(&self, mint: i64) -> (usize, Option<i64>) {
         let mut c = self.chunks.lock();
         let keep_from = c
             .sealed
@@ -170,7 +171,13 @@ impl MemSeries {
             dropped += c.open.len();
             c.open = XorChunk::new();
         }
-        dropped
+        let oldest = c
+            .sealed
+            .first()
+            .and_then(SealedChunk::time_range)
+            .or_else(|| c.open.time_range())
+            .map(|(min, _)| min);
+        (dropped, oldest)
     }
 
     /// Marks the series removed if it holds no sample and its newest sample is older than

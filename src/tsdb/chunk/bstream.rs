@@ -7,6 +7,9 @@
 use super::ChunkError;
 
 /// Appends bits to a growing byte vector.
+/// How much a writer's buffer grows when full.
+const GROW_BYTES: usize = 32;
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BitWriter {
     bytes: Vec<u8>,
@@ -38,6 +41,11 @@ impl BitWriter {
         let mut left = n;
         while left > 0 {
             if self.free == 0 {
+                if self.bytes.len() == self.bytes.capacity() {
+                    // Grow in small exact steps, not by doubling: a million open chunks
+                    // would otherwise hold on average a third of their size unused.
+                    self.bytes.reserve_exact(GROW_BYTES);
+                }
                 self.bytes.push(0);
                 self.free = 8;
             }

@@ -50,9 +50,10 @@ impl Default for XorChunk {
 }
 
 impl XorChunk {
-    /// An empty chunk; the capacity fits 120 typical samples without reallocating.
+    /// An empty chunk; its buffer starts with room for the first two samples and grows in
+    /// small steps (see `BitWriter`), so an open chunk holds little unused memory.
     pub fn new() -> Self {
-        let mut w = BitWriter::with_capacity(192);
+        let mut w = BitWriter::with_capacity(32);
         w.write_bits(0, 16);
         XorChunk {
             w,
