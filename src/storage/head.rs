@@ -8,6 +8,7 @@
 //! When a write-ahead log is attached, new series and committed samples are logged
 //! (`wal.rs` says in which order and when they reach the disk).
 
+use super::hash_refs::HashRefs;
 use super::postings::Postings;
 use super::series::{AppendOutcome, MemSeries};
 use super::wal::WalLog;
@@ -43,7 +44,7 @@ pub struct HeadFootprint {
 #[derive(Default)]
 pub struct Head {
     pub(super) series: DashMap<SeriesRef, Arc<MemSeries>>,
-    by_hash: DashMap<u64, Vec<SeriesRef>>,
+    by_hash: DashMap<u64, HashRefs>,
     pub(super) postings: RwLock<Postings>,
     strings: DashSet<Arc<str>>,
     next_ref: AtomicU64,
@@ -88,7 +89,7 @@ impl Head {
         // Create under the hash shard's lock so two appenders cannot create the same series,
         // and log it before anyone else can find it (and log a sample of it).
         let mut refs = self.by_hash.entry(hash).or_default();
-        if let Some(h) = self.find_live(&refs, labels) {
+        if let Some(h) = self.find_live(refs.as_slice(), labels) {
             return (h, false);
         }
         let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
@@ -161,7 +162,7 @@ impl Head {
 
     fn lookup(&self, hash: u64, labels: &Labels) -> Option<SeriesHandle> {
         let refs = self.by_hash.get(&hash)?;
-        self.find_live(&refs, labels)
+        self.find_live(refs.as_slice(), labels)
     }
 
     /// The series among `refs` (one label hash's) with exactly these labels, unless dropped.
@@ -343,7 +344,7 @@ impl Head {
                 self.postings.write().remove(*r, &s.labels);
                 let hash = s.labels.stable_hash();
                 if let Some(mut refs) = self.by_hash.get_mut(&hash) {
-                    refs.retain(|x| x != r);
+                    refs.remove(*r);
                 }
                 self.by_hash.remove_if(&hash, |_, refs| refs.is_empty());
             }

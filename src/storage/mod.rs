@@ -23,6 +23,7 @@ mod block;
 mod datadir;
 mod db;
 mod db_read;
+mod hash_refs;
 mod head;
 mod head_read;
 mod postings;
