@@ -81,10 +81,9 @@ impl SeriesIndex {
         self.text.push_str(series);
         self.slots.push(Slot { start, len, entry });
         let (text, slots, hasher) = (&self.text, &self.slots, &self.hasher);
-        self.table
-            .insert_unique(hasher.hash_one(series), n, |&i| {
-                hasher.hash_one(key(text, &slots[i as usize]))
-            });
+        self.table.insert_unique(hasher.hash_one(series), n, |&i| {
+            hasher.hash_one(key(text, &slots[i as usize]))
+        });
         self.cursor = self.slots.len();
         true
     }

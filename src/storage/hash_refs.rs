@@ -31,7 +31,12 @@ impl HashRefs {
     }
 
     pub(super) fn remove(&mut self, r: SeriesRef) {
-        let left: Vec<SeriesRef> = self.as_slice().iter().copied().filter(|&x| x != r).collect();
+        let left: Vec<SeriesRef> = self
+            .as_slice()
+            .iter()
+            .copied()
+            .filter(|&x| x != r)
+            .collect();
         *self = match left.as_slice() {
             [] => HashRefs::Empty,
             [one] => HashRefs::One(*one),

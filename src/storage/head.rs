@@ -11,12 +11,13 @@
 use super::hash_refs::HashRefs;
 use super::postings::Postings;
 use super::series::{AppendOutcome, MemSeries};
+use super::symbols::Symbols;
 use super::wal::WalLog;
 use super::{Appendable, Appender, CommitStats, SeriesRef};
-use crate::model::{Label, Labels, Matcher};
+use crate::model::{Labels, Matcher};
 use crate::tsdb::chunk::SealedChunk;
 use crate::tsdb::wal::RefSample;
-use dashmap::{DashMap, DashSet};
+use dashmap::DashMap;
 use parking_lot::RwLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -46,7 +47,7 @@ pub struct Head {
     pub(super) series: DashMap<SeriesRef, Arc<MemSeries>>,
     by_hash: DashMap<u64, HashRefs>,
     pub(super) postings: RwLock<Postings>,
-    strings: DashSet<Arc<str>>,
+    symbols: Symbols,
     next_ref: AtomicU64,
     samples_total: AtomicUsize,
     min_time: AtomicU64,
@@ -93,9 +94,9 @@ impl Head {
             return (h, false);
         }
         let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
-        let series = self.insert(r, labels);
+        let (series, interned) = self.insert(r, labels);
         if let Some(wal) = &self.wal {
-            wal.log_series(r, &series.labels);
+            wal.log_series(r, &interned);
         }
         refs.push(r);
         (SeriesHandle { r, series }, true)
@@ -135,10 +136,10 @@ impl Head {
         let samples: usize = chunks.iter().map(SealedChunk::len).sum();
         self.samples_total.fetch_add(samples, Ordering::Relaxed);
         self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
-        let interned = self.intern(labels);
-        self.postings.write().add(r, &interned);
+        let ids = self.symbols.encode(labels);
+        self.postings.write().add(r, &self.symbols.decode(&ids));
         self.series
-            .insert(r, Arc::new(MemSeries::restored(interned, chunks, last)));
+            .insert(r, Arc::new(MemSeries::restored(ids, chunks, last)));
         self.by_hash
             .entry(labels.stable_hash())
             .or_default()
@@ -152,12 +153,19 @@ impl Head {
         v
     }
 
-    fn insert(&self, r: SeriesRef, labels: &Labels) -> Arc<MemSeries> {
-        let interned = self.intern(labels);
+    /// Adds a series under `r`; returns it and its labels with the head's shared strings.
+    fn insert(&self, r: SeriesRef, labels: &Labels) -> (Arc<MemSeries>, Labels) {
+        let ids = self.symbols.encode(labels);
+        let interned = self.symbols.decode(&ids);
         self.postings.write().add(r, &interned);
-        let series = Arc::new(MemSeries::new(interned));
+        let series = Arc::new(MemSeries::new(ids));
         self.series.insert(r, series.clone());
-        series
+        (series, interned)
+    }
+
+    /// The labels of a series of this head.
+    pub(super) fn labels_of(&self, s: &MemSeries) -> Labels {
+        self.symbols.decode(s.label_ids())
     }
 
     fn lookup(&self, hash: u64, labels: &Labels) -> Option<SeriesHandle> {
@@ -169,7 +177,7 @@ impl Head {
     fn find_live(&self, refs: &[SeriesRef], labels: &Labels) -> Option<SeriesHandle> {
         refs.iter().find_map(|&r| {
             let s = self.series.get(&r)?;
-            (!s.is_removed() && &s.labels == labels).then(|| SeriesHandle {
+            (!s.is_removed() && self.symbols.equals(s.label_ids(), labels)).then(|| SeriesHandle {
                 r,
                 series: s.clone(),
             })
@@ -179,19 +187,7 @@ impl Head {
     /// Shares label strings with the string pool, so a million series with `job="node"`
     /// hold the text once.
     pub(super) fn intern(&self, labels: &Labels) -> Labels {
-        let mut b = crate::model::LabelsBuilder::with_capacity(labels.len());
-        for Label { name, value } in labels {
-            b.push_unchecked(self.intern_str(name), self.intern_str(value));
-        }
-        b.build()
-    }
-
-    fn intern_str(&self, s: &Arc<str>) -> Arc<str> {
-        if let Some(existing) = self.strings.get(s) {
-            return existing.clone();
-        }
-        self.strings.insert(s.clone());
-        s.clone()
+        self.symbols.decode(&self.symbols.encode(labels))
     }
 
     pub(super) fn get(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
@@ -247,9 +243,12 @@ impl Head {
             f.chunks += chunks;
             f.chunk_bytes += bytes;
             f.samples += samples;
-            label_entries += s.labels.len();
+            label_entries += s.label_ids().len() / 2;
         }
-        let strings: usize = self.strings.iter().map(|s| s.len() + 16 + 16).sum();
+        let (distinct, text) = self.symbols.footprint();
+        // Per string: its shared allocation (16 bytes of counts), the map entry and the list
+        // entry.
+        let strings = text + distinct * (16 + 24 + 16);
         // Per series: the series struct and its Arc, the open chunk's unused buffer (16
         // bytes on average), one entry in each of the two maps, one ref in `all` postings. Per label:
         // the label itself (two shared strings, 32 bytes) and a ref in its posting list.
@@ -289,7 +288,7 @@ impl Head {
             .iter()
             .filter_map(|s| {
                 let chunks = s.chunks_before(t);
-                (!chunks.is_empty()).then(|| (*s.key(), s.labels.clone(), chunks))
+                (!chunks.is_empty()).then(|| (*s.key(), self.labels_of(&s), chunks))
             })
             .collect();
         out.sort_by(|a, b| a.1.cmp(&b.1));
@@ -341,8 +340,9 @@ impl Head {
             .collect();
         for r in &dead {
             if let Some((_, s)) = self.series.remove(r) {
-                self.postings.write().remove(*r, &s.labels);
-                let hash = s.labels.stable_hash();
+                let labels = self.labels_of(&s);
+                self.postings.write().remove(*r, &labels);
+                let hash = labels.stable_hash();
                 if let Some(mut refs) = self.by_hash.get_mut(&hash) {
                     refs.remove(*r);
                 }
@@ -378,9 +378,10 @@ impl Head {
             .into_iter()
             .filter_map(|r| self.get(r))
             .filter(|s| {
-                matchers
-                    .iter()
-                    .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
+                matchers.iter().all(|m| {
+                    self.symbols
+                        .with_value(s.label_ids(), &m.name, |v| m.matches(v))
+                })
             })
             .collect()
     }
@@ -443,7 +444,7 @@ impl HeadAppender<'_> {
             if outcome != AppendOutcome::Removed {
                 break;
             }
-            let (h, new) = self.head.resolve(&series.labels);
+            let (h, new) = self.head.resolve(&self.head.labels_of(series));
             *created += usize::from(new);
             s.r = h.r;
             outcome = h.series.append(s.t, s.v);

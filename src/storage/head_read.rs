@@ -36,7 +36,7 @@ impl Querier for HeadQuerier<'_> {
             .filter_map(|s| {
                 let samples = self.in_range(&s);
                 (!samples.is_empty()).then(|| SeriesData {
-                    labels: s.labels.clone(),
+                    labels: self.head.labels_of(&s),
                     samples,
                 })
             })
@@ -51,7 +51,7 @@ impl Querier for HeadQuerier<'_> {
             .matching_series(matchers)
             .into_iter()
             .filter(|s| s.has_samples_in(self.mint, self.maxt))
-            .map(|s| s.labels.clone())
+            .map(|s| self.head.labels_of(&s))
             .collect();
         out.sort();
         out

@@ -29,6 +29,7 @@ mod head_read;
 mod postings;
 mod series;
 mod snapshot;
+mod symbols;
 mod wal;
 
 #[cfg(test)]

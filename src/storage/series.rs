@@ -6,7 +6,7 @@
 //! the open one while holding the lock for a moment, then decodes them without it, so reads
 //! never hold up appends for longer than a few reference-count increments.
 
-use crate::model::{is_stale_nan, Labels, Sample};
+use crate::model::{is_stale_nan, Sample};
 use crate::tsdb::chunk::{SealedChunk, XorChunk, SAMPLES_PER_CHUNK};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +25,8 @@ pub(crate) enum AppendOutcome {
 }
 
 pub(crate) struct MemSeries {
-    pub(crate) labels: Labels,
+    /// Label strings as ids of the head's symbol table (`symbols.rs`).
+    label_ids: Box<[u32]>,
     /// Set under the chunks lock when the head drops the series, so a sample can never land
     /// in a series that queries no longer see; read without the lock by handle holders.
     removed: AtomicBool,
@@ -44,9 +45,9 @@ pub(crate) struct SeriesChunks {
 pub(crate) type ChunkSnapshot = Vec<SealedChunk>;
 
 impl MemSeries {
-    pub(crate) fn new(labels: Labels) -> Self {
+    pub(crate) fn new(label_ids: Box<[u32]>) -> Self {
         MemSeries {
-            labels,
+            label_ids,
             removed: AtomicBool::new(false),
             chunks: Mutex::new(SeriesChunks::default()),
         }
@@ -55,12 +56,12 @@ impl MemSeries {
     /// A series as a snapshot saved it: its chunks (the open one sealed, since appending
     /// resumes in a new chunk) and its newest sample for the ordering rules.
     pub(crate) fn restored(
-        labels: Labels,
+        label_ids: Box<[u32]>,
         sealed: Vec<SealedChunk>,
         last: Option<(i64, u64)>,
     ) -> Self {
         MemSeries {
-            labels,
+            label_ids,
             removed: AtomicBool::new(false),
             chunks: Mutex::new(SeriesChunks {
                 sealed,
@@ -68,6 +69,10 @@ impl MemSeries {
                 last,
             }),
         }
+    }
+
+    pub(crate) fn label_ids(&self) -> &[u32] {
+        &self.label_ids
     }
 
     /// Every chunk (the open one as a snapshot) and the newest sample, for a head snapshot.

@@ -59,8 +59,9 @@ pub(crate) fn write(path: &Path, head: &Head, wal_end: WalEnd) -> Result<usize, 
     for (r, s) in &all {
         let (chunks, last) = s.snapshot();
         put_uvarint(&mut buf, *r);
-        put_uvarint(&mut buf, s.labels.len() as u64);
-        for l in &s.labels {
+        let labels = head.labels_of(s);
+        put_uvarint(&mut buf, labels.len() as u64);
+        for l in &labels {
             put_bytes(&mut buf, l.name.as_bytes());
             put_bytes(&mut buf, l.value.as_bytes());
         }
