@@ -60,6 +60,7 @@ impl ScrapeCache {
             self.entries
                 .retain(|e| iter.saturating_sub(e.last_iter) < EVICT_AFTER_SCRAPES);
         }
+        self.entries.shrink_if_grown();
         gone
     }
 

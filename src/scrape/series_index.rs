@@ -31,6 +31,8 @@ pub(crate) struct SeriesIndex {
     hasher: RandomState,
     /// The slot after the last one found: where the next line is expected.
     cursor: usize,
+    /// Entries were added since the last [`SeriesIndex::shrink_if_grown`].
+    grown: bool,
 }
 
 fn key<'a>(text: &'a str, s: &Slot) -> &'a str {
@@ -85,7 +87,21 @@ impl SeriesIndex {
             hasher.hash_one(key(text, &slots[i as usize]))
         });
         self.cursor = self.slots.len();
+        self.grown = true;
         true
+    }
+
+    /// Returns the spare capacity left by growth (buffers double as they grow): thousands of
+    /// targets each keeping up to half their cache unused add up. Called once per scrape.
+    pub(crate) fn shrink_if_grown(&mut self) {
+        if !std::mem::take(&mut self.grown) {
+            return;
+        }
+        self.text.shrink_to_fit();
+        self.slots.shrink_to_fit();
+        let (text, slots, hasher) = (&self.text, &self.slots, &self.hasher);
+        self.table
+            .shrink_to_fit(|&i| hasher.hash_one(key(text, &slots[i as usize])));
     }
 
     /// Keeps the entries `keep` accepts, in their order, and compacts the text.
@@ -101,12 +117,7 @@ impl SeriesIndex {
             let k = key(&old_text, &s);
             self.insert(k, s.entry);
         }
-        self.text.shrink_to_fit();
-        self.slots.shrink_to_fit();
-        self.table.shrink_to_fit(|&i| {
-            self.hasher
-                .hash_one(key(&self.text, &self.slots[i as usize]))
-        });
+        self.shrink_if_grown();
     }
 }
 

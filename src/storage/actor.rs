@@ -38,6 +38,7 @@ impl StoreActor {
                 log::error!("cannot persist old chunks to a block: {e}");
             }
             db.apply_retention(now);
+            db.head().shrink_index();
             busy.store(false, Ordering::Release);
         });
     }

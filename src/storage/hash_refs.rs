@@ -9,8 +9,9 @@ pub(super) enum HashRefs {
     #[default]
     Empty,
     One(SeriesRef),
-    /// Label sets whose hashes collide.
-    Many(Box<[SeriesRef]>),
+    /// Label sets whose hashes collide; boxed twice so the common case stays 16 bytes.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<SeriesRef>>),
 }
 
 impl HashRefs {
@@ -25,8 +26,11 @@ impl HashRefs {
     pub(super) fn push(&mut self, r: SeriesRef) {
         *self = match std::mem::take(self) {
             HashRefs::Empty => HashRefs::One(r),
-            HashRefs::One(a) => HashRefs::Many(Box::new([a, r])),
-            HashRefs::Many(rs) => HashRefs::Many(rs.iter().copied().chain([r]).collect()),
+            HashRefs::One(a) => HashRefs::Many(Box::new(vec![a, r])),
+            HashRefs::Many(mut rs) => {
+                rs.push(r);
+                HashRefs::Many(rs)
+            }
         };
     }
 
@@ -40,7 +44,7 @@ impl HashRefs {
         *self = match left.as_slice() {
             [] => HashRefs::Empty,
             [one] => HashRefs::One(*one),
-            _ => HashRefs::Many(left.into_boxed_slice()),
+            _ => HashRefs::Many(Box::new(left)),
         };
     }
 
@@ -52,6 +56,11 @@ impl HashRefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_ref_is_held_inline_in_16_bytes() {
+        assert_eq!(std::mem::size_of::<HashRefs>(), 16);
+    }
 
     #[test]
     fn push_and_remove_keep_the_set() {

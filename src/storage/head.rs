@@ -352,6 +352,11 @@ impl Head {
         dead.len()
     }
 
+    /// Releases spare capacity of the index; part of the periodic maintenance.
+    pub fn shrink_index(&self) {
+        self.postings.write().shrink();
+    }
+
     /// Series count per metric name, for the TSDB status page.
     pub fn series_per_metric(&self) -> Vec<(String, usize)> {
         self.postings.read().value_counts(crate::model::METRIC_NAME)

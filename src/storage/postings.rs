@@ -46,6 +46,18 @@ impl Postings {
         }
     }
 
+    /// Releases the spare capacity of lists that grew by doubling and then stopped growing
+    /// (most do: a target's series are created at its first scrape); a list keeps a quarter
+    /// of slack so one still growing is not reallocated at every call.
+    pub(crate) fn shrink(&mut self) {
+        let lists = self.index.values_mut().flat_map(|values| values.values_mut());
+        for refs in lists.chain(std::iter::once(&mut self.all)) {
+            if refs.capacity() > refs.len() + refs.len() / 4 + 4 {
+                refs.shrink_to(refs.len() + refs.len() / 8);
+            }
+        }
+    }
+
     /// Candidate refs for a conjunction of matchers: a superset of the matching series
     /// (matchers that accept the empty string are left to the caller's final filter).
     pub(crate) fn candidates(&self, matchers: &[Matcher]) -> Vec<SeriesRef> {
