@@ -105,50 +105,39 @@ pub fn ingest(
                 e.last_iter = iter;
                 match &e.series {
                     None => continue, // dropped by metric relabeling
-                    Some(h) if app.append_handle(h, t, value) => Some(h.series_ref()),
-                    Some(_) => None,
+                    Some(h) if app.append_handle(h, t, value) => {
+                        if !explicit_ts {
+                            e.appended_iter = iter;
+                        }
+                        true
+                    }
+                    Some(_) => false,
                 }
             }
-            None => None,
+            None => false,
         };
-        let r = match cached {
-            Some(r) => r,
-            None => {
-                label_buf.clear();
-                parser.labels(&mut label_buf);
-                let Some(labels) = sample_labels(name, &label_buf, settings) else {
-                    cache.entries.insert(
-                        series,
-                        CacheEntry {
-                            series: None,
-                            last_iter: iter,
-                        },
-                    );
-                    continue;
-                };
-                check_label_limits(&labels, settings)?;
-                let h = app.append(&labels, t, value);
-                let r = h.series_ref();
-                if cache.entries.insert(
-                    series,
-                    CacheEntry {
-                        series: Some(h),
-                        last_iter: iter,
-                    },
-                ) {
-                    report.series_added += 1;
-                }
-                r
+        if !cached {
+            label_buf.clear();
+            parser.labels(&mut label_buf);
+            let Some(labels) = sample_labels(name, &label_buf, settings) else {
+                cache.entries.insert(series, CacheEntry::new(None, iter));
+                continue;
+            };
+            check_label_limits(&labels, settings)?;
+            let h = app.append(&labels, t, value);
+            let mut entry = CacheEntry::new(Some(h), iter);
+            if !explicit_ts {
+                entry.appended_iter = iter;
             }
-        };
+            if cache.entries.insert(series, entry) {
+                report.series_added += 1;
+            }
+        }
         report.post_relabel += 1;
         if settings.sample_limit > 0 && report.post_relabel > settings.sample_limit {
             return Err(IngestError::SampleLimit {
                 limit: settings.sample_limit,
             });
-        }
-        if !explicit_ts {
-            cache.cur.insert(r);
         }
     }
     Ok(report)

@@ -189,3 +189,27 @@ fn label_limit_fails_the_scrape() {
     .unwrap_err();
     assert!(err.to_string().contains("label_limit 3"), "{err}");
 }
+
+/// Staleness follows the series, not the lines: a series still exposed by another line (its
+/// labels in another order) is not marked stale, series with explicit timestamps never are,
+/// and after a failed scrape the next success starts afresh.
+#[test]
+fn staleness_follows_series_across_lines_and_failures() {
+    let head = Head::new();
+    let mut cache = ScrapeCache::new();
+    let s = settings(false, true);
+    let body = "m{x=\"1\",y=\"2\"} 1\nm{y=\"2\",x=\"1\"} 1\nt 5 500\n";
+    scrape(&head, &mut cache, &s, body, 1000).unwrap();
+    scrape(&head, &mut cache, &s, "m{y=\"2\",x=\"1\"} 2\n", 2000).unwrap();
+    let m = &series(&head, "m")[0].1;
+    assert_eq!(m, &vec![(1000, 1.0), (2000, 2.0)], "no marker: still exposed");
+    assert_eq!(series(&head, "t")[0].1, vec![(500, 5.0)], "explicit time: no marker");
+
+    scrape(&head, &mut cache, &s, "m{x=\"1\" 3\n", 3000).unwrap_err();
+    assert!(is_stale_nan(series(&head, "m")[0].1[2].1), "failure ends it");
+    scrape(&head, &mut cache, &s, "n 1\n", 4000).unwrap();
+    scrape(&head, &mut cache, &s, "", 5000).unwrap();
+    assert_eq!(series(&head, "m")[0].1.len(), 3, "no second marker after recovery");
+    let n = &series(&head, "n")[0].1;
+    assert!(n.len() == 2 && is_stale_nan(n[1].1) && n[1].0 == 5000, "{n:?}");
+}

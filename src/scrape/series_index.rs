@@ -91,6 +91,14 @@ impl SeriesIndex {
         true
     }
 
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &CacheEntry> {
+        self.slots.iter().map(|s| &s.entry)
+    }
+
+    pub(crate) fn entries_mut(&mut self) -> impl Iterator<Item = &mut CacheEntry> {
+        self.slots.iter_mut().map(|s| &mut s.entry)
+    }
+
     /// Returns the spare capacity left by growth (buffers double as they grow): thousands of
     /// targets each keeping up to half their cache unused add up. Called once per scrape.
     pub(crate) fn shrink_if_grown(&mut self) {
@@ -125,11 +133,8 @@ impl SeriesIndex {
 mod tests {
     use super::*;
 
-    fn entry(iter: u64) -> CacheEntry {
-        CacheEntry {
-            series: None,
-            last_iter: iter,
-        }
+    fn entry(iter: u32) -> CacheEntry {
+        CacheEntry::new(None, iter)
     }
 
     #[test]
@@ -137,7 +142,7 @@ mod tests {
         let mut ix = SeriesIndex::default();
         let names: Vec<String> = (0..50).map(|i| format!("m{{i=\"{i}\"}}")).collect();
         for (i, n) in names.iter().enumerate() {
-            assert!(ix.insert(n, entry(i as u64)));
+            assert!(ix.insert(n, entry(i as u32)));
         }
         assert!(!ix.insert(&names[3], entry(103)), "known series is not new");
         // In order, reversed, and unknown.

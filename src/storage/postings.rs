@@ -50,7 +50,10 @@ impl Postings {
     /// (most do: a target's series are created at its first scrape); a list keeps a quarter
     /// of slack so one still growing is not reallocated at every call.
     pub(crate) fn shrink(&mut self) {
-        let lists = self.index.values_mut().flat_map(|values| values.values_mut());
+        let lists = self
+            .index
+            .values_mut()
+            .flat_map(|values| values.values_mut());
         for refs in lists.chain(std::iter::once(&mut self.all)) {
             if refs.capacity() > refs.len() + refs.len() / 4 + 4 {
                 refs.shrink_to(refs.len() + refs.len() / 8);
