@@ -3,7 +3,13 @@
 //! Series live in a sharded map (DashMap) keyed by ref, so appends from scrape loops on
 //! different threads lock different shards; a second sharded map from label hash to refs
 //! resolves a label set to its series; postings index label values for selection. Samples
-//! of a series are compressed in chunks behind that series' own lock (`series.rs`).
+//! of a series are compressed in chunks behind that series' own lock (`series.rs`); its
+//! labels are ids of the head's symbol table (`symbols.rs`).
+//!
+//! A scrape loop resolves each exposed series once and keeps a [`SeriesHandle`] in its scrape
+//! cache: a steady-state append then touches only the series itself, not the maps. A series
+//! the head drops (idle, all its data persisted or expired) is marked under its lock, so a
+//! handle to it is refused and its holder resolves the labels again.
 //!
 //! When a write-ahead log is attached, new series and committed samples are logged
 //! (`wal.rs` says in which order and when they reach the disk).
@@ -184,8 +190,8 @@ impl Head {
         })
     }
 
-    /// Shares label strings with the string pool, so a million series with `job="node"`
-    /// hold the text once.
+    /// Shares label strings with the symbol table, so a million series with `job="node"`
+    /// hold the text once (block indexes use it too).
     pub(super) fn intern(&self, labels: &Labels) -> Labels {
         self.symbols.decode(&self.symbols.encode(labels))
     }
