@@ -83,6 +83,17 @@ fn to_decimal(v: f64) -> Option<(i64, i32)> {
 
 /// Appends the encoding of `samples` (time-ordered) to `out`.
 pub(crate) fn encode(samples: &[Sample], out: &mut Vec<u8>) {
+    encode_times(samples, out);
+    let decimal = encode_decimal(samples);
+    let xor_len = samples.len() * 8 + 1;
+    match decimal {
+        Some(d) if d.len() <= xor_len => out.extend_from_slice(&d),
+        _ => encode_xor(samples, out),
+    }
+}
+
+/// The sample count and the timestamps, the part of the encoding that comes before values.
+pub(super) fn encode_times(samples: &[Sample], out: &mut Vec<u8>) {
     put_uvarint(out, samples.len() as u64);
     let mut prev = (0i64, 0i64);
     for (i, s) in samples.iter().enumerate() {
@@ -95,15 +106,9 @@ pub(crate) fn encode(samples: &[Sample], out: &mut Vec<u8>) {
         put_uvarint(out, zigzag(v));
         prev = (s.t, d);
     }
-    let decimal = encode_decimal(samples);
-    let xor_len = samples.len() * 8 + 1;
-    match decimal {
-        Some(d) if d.len() <= xor_len => out.extend_from_slice(&d),
-        _ => encode_xor(samples, out),
-    }
 }
 
-fn encode_xor(samples: &[Sample], out: &mut Vec<u8>) {
+pub(super) fn encode_xor(samples: &[Sample], out: &mut Vec<u8>) {
     out.push(MODE_XOR);
     let start = out.len();
     out.resize(start + samples.len() * 8, 0);

@@ -18,6 +18,8 @@ mod write;
 #[cfg(test)]
 mod encoding_tests;
 #[cfg(test)]
+mod ideas;
+#[cfg(test)]
 mod tests;
 
 use super::postings::Postings;

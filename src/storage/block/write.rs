@@ -14,12 +14,13 @@ use std::path::Path;
 /// Uncompressed bytes of sample data after which a page is closed. A query reading one
 /// series decompresses its whole page, so pages must stay small; zstd needs some context to
 /// find what series have in common (identical timestamp columns of one target, runs of
-/// unchanged values). At 64 KiB the fleet fixture of `benches/blocks.rs` is within 2 % of
-/// one frame for the whole block, and a page decompresses in tens of microseconds.
-const PAGE_TARGET: usize = 64 << 10;
+/// unchanged values). On the fixtures of `benches/blocks.rs`, 32 KiB pages are within 2 %
+/// (fleet) to 7 % (node-like) of 64 KiB ones in size, and reading one series costs about
+/// what reading its version 1 chunks did (loadtest/RESULTS.md, "Bytes per sample").
+const PAGE_TARGET: usize = 32 << 10;
 
-/// zstd level for pages and the index. Levels above ~9 gained under 5 % on the bench
-/// fixtures for several times the CPU.
+/// zstd level for pages and the index: level 19 saved another ~5 % on the fleet fixture
+/// for several times the CPU of writing a block.
 const ZSTD_LEVEL: i32 = 9;
 
 /// Writes the chunks of `series` (sorted by labels, chunks oldest first and not overlapping)
