@@ -11,8 +11,8 @@
 //!   `chunks/` directory and `index` file are measured.
 //!
 //! Environment: `FLEET_TARGETS` (default 20 targets of 131 series), `API_SERIES` (default
-//! 2000), `KEEP_OPENMETRICS=1` keeps the text files in the temporary directory's place
-//! (printed) instead of deleting them.
+//! 2000), `KEEP_BLOCKS=1` keeps the working directory (printed: OpenMetrics files, both
+//! sides' blocks) instead of deleting it.
 
 #[path = "fixtures/fleet.rs"]
 mod fleet;
@@ -185,10 +185,8 @@ fn prometheus(fx: &[FixtureSeries], work: &Path, name: &str) -> Option<OnDisk> {
         "promtool failed: {}",
         String::from_utf8_lossy(&res.stderr)
     );
-    if std::env::var("KEEP_OPENMETRICS").is_err() {
+    if std::env::var("KEEP_BLOCKS").is_err() {
         std::fs::remove_file(&om).unwrap();
-    } else {
-        println!("kept {}", om.display());
     }
     let blocks: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()
@@ -248,17 +246,24 @@ fn compare(name: &str, fx: &[FixtureSeries], work: &Path) -> Db {
 }
 
 fn bench_blocks(c: &mut Criterion) {
-    let work = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let work = if std::env::var("KEEP_BLOCKS").is_ok() {
+        let kept = tmp.keep();
+        println!("working directory kept: {}", kept.display());
+        kept
+    } else {
+        tmp.path().to_path_buf()
+    };
     println!("| fixture | who | samples | chunks B/sample | index B/sample | total B/sample |");
     println!("|---|---|---|---|---|---|");
     let fleet_fx = fleet::fleet(env("FLEET_TARGETS", 20), SCRAPES, T0);
-    let db = compare("fleet", &fleet_fx, work.path());
+    let db = compare("fleet", &fleet_fx, &work);
     drop(fleet_fx);
     let node = fleet::node_like(SCRAPES, T0);
-    drop(compare("node-like", &node, work.path()));
+    drop(compare("node-like", &node, &work));
     drop(node);
     let api = fleet::api_fleet(env("API_SERIES", 2000), SCRAPES, T0);
-    drop(compare("api-fleet", &api, work.path()));
+    drop(compare("api-fleet", &api, &work));
     drop(api);
 
     let q = db.querier(T0, T0 + BLOCK_MS);

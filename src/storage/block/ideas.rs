@@ -73,6 +73,15 @@ fn measure(name: &str, mut fx: Vec<fleet::FixtureSeries>) {
             out
         })
         .collect();
+    let values_only: Vec<Vec<u8>> = series
+        .iter()
+        .zip(&v2)
+        .map(|(s, full)| {
+            let mut times = Vec::new();
+            encode_times(s, &mut times);
+            full[times.len()..].to_vec()
+        })
+        .collect();
     let per = |b: usize| b as f64 / n as f64;
     let sum = |p: &[Vec<u8>]| p.iter().map(Vec::len).sum::<usize>();
     let each = |p: &[Vec<u8>]| p.iter().map(|b| zstd_len(b, 9)).sum::<usize>();
@@ -95,6 +104,10 @@ fn measure(name: &str, mut fx: Vec<fleet::FixtureSeries>) {
             paged(&v2, 32 << 10, 9),
         ),
         ("v2 columns, 64 KiB pages", paged(&v2, 64 << 10, 9)),
+        (
+            "v2 columns, 32 KiB pages, timestamps left out",
+            paged(&values_only, 32 << 10, 9),
+        ),
         ("v2 columns, one frame for all", paged(&v2, usize::MAX, 9)),
         (
             "v2 columns, 32 KiB pages, zstd level 3",
@@ -169,4 +182,5 @@ fn encoding_ideas() {
     measure("fleet", fleet::fleet(20, 480, T0));
     measure("node-like", fleet::node_like(480, T0));
     measure("api-fleet", fleet::api_fleet(2000, 480, T0));
+    measure("api-fleet, 20 targets", fleet::api_fleet(20_000, 480, T0));
 }
