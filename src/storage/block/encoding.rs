@@ -81,9 +81,9 @@ fn to_decimal(v: f64) -> Option<(i64, i32)> {
     (0..=MAX_EXP).find_map(|e| exact((v * pow10(e)).round(), e).map(|m| (m, e)))
 }
 
-/// Appends the encoding of `samples` (time-ordered) to `out`.
-pub(crate) fn encode(samples: &[Sample], out: &mut Vec<u8>) {
-    encode_times(samples, out);
+/// Appends the value column of `samples` to `out`: decimal mantissas if that is shorter
+/// than the XOR planes, else the XOR planes.
+pub(crate) fn encode_values(samples: &[Sample], out: &mut Vec<u8>) {
     let decimal = encode_decimal(samples);
     let xor_len = samples.len() * 8 + 1;
     match decimal {
@@ -92,8 +92,10 @@ pub(crate) fn encode(samples: &[Sample], out: &mut Vec<u8>) {
     }
 }
 
-/// The sample count and the timestamps, the part of the encoding that comes before values.
-pub(super) fn encode_times(samples: &[Sample], out: &mut Vec<u8>) {
+/// Appends the time column of `samples` (time-ordered) to `out`: the sample count and the
+/// timestamps. Series of one target scraped together have identical time columns, which the
+/// block stores once (`write.rs`).
+pub(crate) fn encode_times(samples: &[Sample], out: &mut Vec<u8>) {
     put_uvarint(out, samples.len() as u64);
     let mut prev = (0i64, 0i64);
     for (i, s) in samples.iter().enumerate() {
@@ -174,18 +176,16 @@ fn encode_decimal(samples: &[Sample]) -> Option<Vec<u8>> {
     Some(if dod.len() < delta.len() { dod } else { delta })
 }
 
-/// Decodes one series' samples from `buf`, which must hold exactly one encoding, appending
-/// them to `out`. Any byte string either decodes or gives an error.
-pub(crate) fn decode(buf: &[u8], out: &mut Vec<Sample>) -> Result<(), EncodingError> {
+/// Decodes a time column that fills `buf` exactly, appending its samples (values 0) to
+/// `out`. Any byte string either decodes or gives an error.
+pub(crate) fn decode_times(buf: &[u8], out: &mut Vec<Sample>) -> Result<(), EncodingError> {
     let mut r = Reader::new(buf);
     let n = r.uvarint()?;
-    // Every sample takes at least one byte of timestamp, so a larger count is damage.
+    // Every sample takes at least one byte, so a larger count is damage.
     if n > buf.len() as u64 {
         return Err(EncodingError::TooMany { n, len: buf.len() });
     }
-    let n = n as usize;
-    let start = out.len();
-    out.reserve(n);
+    out.reserve(n as usize);
     let (mut t, mut d) = (0i64, 0i64);
     for i in 0..n {
         let x = unzigzag(r.uvarint()?);
@@ -199,12 +199,24 @@ pub(crate) fn decode(buf: &[u8], out: &mut Vec<Sample>) -> Result<(), EncodingEr
         }
         out.push(Sample { t, v: 0.0 });
     }
-    let samples = &mut out[start..];
+    if r.remaining() > 0 {
+        return Err(EncodingError::Trailing {
+            extra: r.remaining(),
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a value column that fills `buf` exactly into the values of `samples` (whose
+/// timestamps came from the time column). Any byte string either decodes or gives an error.
+pub(crate) fn decode_values(buf: &[u8], samples: &mut [Sample]) -> Result<(), EncodingError> {
+    let mut r = Reader::new(buf);
+    let n = samples.len();
     let at = r.pos;
     let mode = *r.take(1)?.first().unwrap_or(&MODE_XOR);
     match mode {
         MODE_XOR => {
-            let planes = r.take(n * 8)?;
+            let planes = r.take(n.saturating_mul(8))?;
             let mut prev = 0u64;
             for (i, s) in samples.iter_mut().enumerate() {
                 let mut x = [0u8; 8];

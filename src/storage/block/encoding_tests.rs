@@ -1,8 +1,28 @@
 //! Round trips of the block sample encoding on edge values and random series, and damage
 //! that must give an error, never a panic.
 
-use super::encoding::{decode, encode};
+use super::encoding::{decode_times, decode_values, encode_times, encode_values, EncodingError};
+use super::reader::Reader;
 use crate::model::Sample;
+use crate::tsdb::varint::put_uvarint;
+
+/// Both columns in one buffer: the time column's length, the time column, the value column.
+fn encode(s: &[Sample], out: &mut Vec<u8>) {
+    let mut times = Vec::new();
+    encode_times(s, &mut times);
+    put_uvarint(out, times.len() as u64);
+    out.extend_from_slice(&times);
+    encode_values(s, out);
+}
+
+fn decode(buf: &[u8], out: &mut Vec<Sample>) -> Result<(), EncodingError> {
+    let mut r = Reader::new(buf);
+    let len = r.uvarint()? as usize;
+    let times = r.take(len)?;
+    let start = out.len();
+    decode_times(times, out)?;
+    decode_values(&buf[r.pos..], &mut out[start..])
+}
 
 const STALE: u64 = 0x7ff0_0000_0000_0002;
 const T0: i64 = 1_764_000_000_000;
@@ -127,7 +147,7 @@ fn constant_on_slot_series_compress_to_almost_nothing() {
         let mut buf = Vec::new();
         encode(&s, &mut buf);
         let z = zstd::bulk::compress(&buf, 9).unwrap().len();
-        assert!(z <= 48, "{v}: {z} bytes compressed");
+        assert!(z <= 64, "{v}: {z} bytes compressed");
     }
 }
 

@@ -6,8 +6,8 @@
 #[path = "../../../benches/fixtures/fleet.rs"]
 mod fleet;
 
-use super::encoding::{encode, encode_times, encode_xor};
-use super::index::{self, PageMeta, SeriesMeta};
+use super::encoding::{encode_times, encode_values, encode_xor};
+use super::index::{self, PageMeta, SeriesMeta, Slice};
 use crate::model::{Labels, Sample};
 use crate::tsdb::chunk::{XorChunk, SAMPLES_PER_CHUNK};
 
@@ -60,7 +60,8 @@ fn measure(name: &str, mut fx: Vec<fleet::FixtureSeries>) {
         .iter()
         .map(|s| {
             let mut out = Vec::new();
-            encode(s, &mut out);
+            encode_times(s, &mut out);
+            encode_values(s, &mut out);
             out
         })
         .collect();
@@ -75,13 +76,23 @@ fn measure(name: &str, mut fx: Vec<fleet::FixtureSeries>) {
         .collect();
     let values_only: Vec<Vec<u8>> = series
         .iter()
-        .zip(&v2)
-        .map(|(s, full)| {
-            let mut times = Vec::new();
-            encode_times(s, &mut times);
-            full[times.len()..].to_vec()
+        .map(|s| {
+            let mut out = Vec::new();
+            encode_values(s, &mut out);
+            out
         })
         .collect();
+    let mut distinct_times: Vec<Vec<u8>> = series
+        .iter()
+        .map(|s| {
+            let mut out = Vec::new();
+            encode_times(s, &mut out);
+            out
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    distinct_times.retain(|t| seen.insert(t.clone()));
+    let shared = paged(&distinct_times, 32 << 10, 9) + paged(&values_only, 32 << 10, 9);
     let per = |b: usize| b as f64 / n as f64;
     let sum = |p: &[Vec<u8>]| p.iter().map(Vec::len).sum::<usize>();
     let each = |p: &[Vec<u8>]| p.iter().map(|b| zstd_len(b, 9)).sum::<usize>();
@@ -99,10 +110,8 @@ fn measure(name: &str, mut fx: Vec<fleet::FixtureSeries>) {
             paged(&xor_only, 32 << 10, 9),
         ),
         ("v2 columns, 16 KiB pages", paged(&v2, 16 << 10, 9)),
-        (
-            "v2 columns, 32 KiB pages (format 2)",
-            paged(&v2, 32 << 10, 9),
-        ),
+        ("v2 columns, 32 KiB pages", paged(&v2, 32 << 10, 9)),
+        ("v2 columns, distinct time columns once (format 2)", shared),
         ("v2 columns, 64 KiB pages", paged(&v2, 64 << 10, 9)),
         (
             "v2 columns, 32 KiB pages, timestamps left out",
@@ -144,9 +153,12 @@ fn measure(name: &str, mut fx: Vec<fleet::FixtureSeries>) {
                 mint: s[0].t,
                 maxt: s[s.len() - 1].t,
                 samples: s.len() as u64,
-                page: 0,
-                offset: 0,
-                len: 1000,
+                times: 0,
+                values: Slice {
+                    page: 0,
+                    offset: 0,
+                    len: 1000,
+                },
             };
             (l, m)
         })
@@ -158,7 +170,12 @@ fn measure(name: &str, mut fx: Vec<fleet::FixtureSeries>) {
         crc: 0,
     };
     let mut body = Vec::new();
-    index::encode(&[page], &metas, &mut body);
+    let column = Slice {
+        page: 0,
+        offset: 0,
+        len: 10,
+    };
+    index::encode(&[page], &[column], &metas, &mut body);
     let plain: usize = labels
         .iter()
         .map(|l| {

@@ -1,13 +1,15 @@
 //! The index of a version 2 block: the label strings once each (a symbol table), the
-//! compressed pages of sample data, and per series its labels as symbol numbers, its time
-//! range, sample count and where its samples are. The whole index is one zstd frame in the
+//! compressed pages of sample data, where each distinct time column is, and per series its
+//! labels as symbol numbers, its time range, sample count, time column and where its values
+//! are. The whole index is one zstd frame in the
 //! file (`write.rs`); this module is its uncompressed body. Layout: `docs/format/blocks.md`.
 
 use super::reader::{ReadError, Reader};
 use crate::model::{Labels, LabelsBuilder};
 use crate::tsdb::varint::{put_bytes, put_uvarint, unzigzag, zigzag};
 
-/// A zstd frame of sample data: the encodings (`encoding.rs`) of consecutive series.
+/// A zstd frame of sample data: consecutive time columns, or the value columns of
+/// consecutive series (`encoding.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PageMeta {
     /// Offset in the file.
@@ -20,16 +22,23 @@ pub(crate) struct PageMeta {
     pub(crate) crc: u32,
 }
 
-/// Where one series' samples are and what they cover.
+/// Where a column is: its page, and its offset and length in the decompressed page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slice {
+    pub(crate) page: u32,
+    pub(crate) offset: u32,
+    pub(crate) len: u32,
+}
+
+/// What one series covers and where its columns are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SeriesMeta {
     pub(crate) mint: i64,
     pub(crate) maxt: i64,
     pub(crate) samples: u64,
-    pub(crate) page: u32,
-    /// Offset and length in the decompressed page.
-    pub(crate) offset: u32,
-    pub(crate) len: u32,
+    /// Number of its time column.
+    pub(crate) times: u32,
+    pub(crate) values: Slice,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,17 +51,25 @@ pub(crate) enum IndexError {
         symbol: u64,
         symbols: usize,
     },
-    #[error("series {series} refers to page {page}, but there are {pages}")]
+    #[error("{what} {n} refers to page {page}, but there are {pages}")]
     BadPage {
-        series: u64,
+        what: &'static str,
+        n: u64,
         page: u64,
         pages: usize,
     },
-    #[error("series {series} runs past the {raw_len} bytes of page {page}")]
+    #[error("{what} {n} runs past the {raw_len} bytes of page {page}")]
     PastPage {
-        series: u64,
+        what: &'static str,
+        n: u64,
         page: u32,
         raw_len: u32,
+    },
+    #[error("series {series} refers to time column {column}, but there are {columns}")]
+    BadColumn {
+        series: u64,
+        column: u64,
+        columns: usize,
     },
     #[error("page {page} at byte {offset} of {len} bytes runs into the index at {end}")]
     PageOverrun {
@@ -65,8 +82,14 @@ pub(crate) enum IndexError {
     Trailing { extra: usize },
 }
 
-/// Appends the index body for `pages` and `series` (labels and metadata) to `out`.
-pub(crate) fn encode(pages: &[PageMeta], series: &[(&Labels, SeriesMeta)], out: &mut Vec<u8>) {
+/// Appends the index body for `pages`, the time columns and `series` (labels and metadata)
+/// to `out`. Columns, and series values, must be in page order and consecutive in a page.
+pub(crate) fn encode(
+    pages: &[PageMeta],
+    columns: &[Slice],
+    series: &[(&Labels, SeriesMeta)],
+    out: &mut Vec<u8>,
+) {
     let mut symbols: Vec<&str> = series
         .iter()
         .flat_map(|(l, _)| l.iter().flat_map(|l| [&*l.name, &*l.value]))
@@ -84,6 +107,13 @@ pub(crate) fn encode(pages: &[PageMeta], series: &[(&Labels, SeriesMeta)], out: 
         put_uvarint(out, u64::from(p.raw_len));
         out.extend_from_slice(&p.crc.to_le_bytes());
     }
+    put_uvarint(out, columns.len() as u64);
+    let mut page = 0u32;
+    for c in columns {
+        put_uvarint(out, u64::from(c.page - page));
+        put_uvarint(out, u64::from(c.len));
+        page = c.page;
+    }
     put_uvarint(out, series.len() as u64);
     let mut page = 0u32;
     for (labels, m) in series {
@@ -95,19 +125,64 @@ pub(crate) fn encode(pages: &[PageMeta], series: &[(&Labels, SeriesMeta)], out: 
         put_uvarint(out, zigzag(m.mint));
         put_uvarint(out, m.maxt.wrapping_sub(m.mint) as u64);
         put_uvarint(out, m.samples);
-        put_uvarint(out, u64::from(m.page - page));
-        put_uvarint(out, u64::from(m.len));
-        page = m.page;
+        put_uvarint(out, u64::from(m.times));
+        put_uvarint(out, u64::from(m.values.page - page));
+        put_uvarint(out, u64::from(m.values.len));
+        page = m.values.page;
     }
 }
 
-/// The decoded index: pages with their file offsets (sample data starts at `data_start` and
-/// must end by `data_end`), and series with their labels passed through `intern`.
+/// The decoded index.
 pub(crate) struct Index {
     pub(crate) pages: Vec<PageMeta>,
+    pub(crate) columns: Vec<Slice>,
     pub(crate) series: Vec<(Labels, SeriesMeta)>,
 }
 
+/// Consecutive slices of pages, given as (page step, length) pairs: the offset in a page is
+/// the sum of the lengths before it in the same page.
+struct Slicer<'a> {
+    pages: &'a [PageMeta],
+    what: &'static str,
+    page: u64,
+    offset: u64,
+}
+
+impl Slicer<'_> {
+    fn next(&mut self, n: u64, step: u64, len: u64) -> Result<Slice, IndexError> {
+        if step > 0 {
+            (self.page, self.offset) = (self.page.saturating_add(step), 0);
+        }
+        let meta = self
+            .pages
+            .get(self.page as usize)
+            .ok_or(IndexError::BadPage {
+                what: self.what,
+                n,
+                page: self.page,
+                pages: self.pages.len(),
+            })?;
+        let end = self.offset.saturating_add(len);
+        if end > u64::from(meta.raw_len) {
+            return Err(IndexError::PastPage {
+                what: self.what,
+                n,
+                page: self.page as u32,
+                raw_len: meta.raw_len,
+            });
+        }
+        let s = Slice {
+            page: self.page as u32,
+            offset: self.offset as u32,
+            len: len as u32,
+        };
+        self.offset = end;
+        Ok(s)
+    }
+}
+
+/// Decodes an index body; pages start at file offset `data_start` and must end by
+/// `data_end`; labels pass through `intern`.
 pub(crate) fn decode(
     buf: &[u8],
     data_start: u64,
@@ -147,8 +222,26 @@ pub(crate) fn decode(
         offset = end;
     }
     let n = r.uvarint()?;
+    let mut columns = Vec::with_capacity(cap(n, &r));
+    let mut slicer = Slicer {
+        pages: &pages,
+        what: "time column",
+        page: 0,
+        offset: 0,
+    };
+    for i in 0..n {
+        let step = r.uvarint()?;
+        let len = r.uvarint()?;
+        columns.push(slicer.next(i, step, len)?);
+    }
+    let n = r.uvarint()?;
     let mut series = Vec::with_capacity(cap(n, &r));
-    let (mut page, mut in_page) = (0u64, 0u64);
+    let mut slicer = Slicer {
+        pages: &pages,
+        what: "series",
+        page: 0,
+        offset: 0,
+    };
     for i in 0..n {
         let k = r.uvarint()?;
         let mut b = LabelsBuilder::with_capacity(k.min(256) as usize);
@@ -171,41 +264,35 @@ pub(crate) fn decode(
         let mint = unzigzag(r.uvarint()?);
         let maxt = mint.wrapping_add(r.uvarint()? as i64);
         let samples = r.uvarint()?;
-        let step = r.uvarint()?;
-        if step > 0 {
-            (page, in_page) = (page.saturating_add(step), 0);
-        }
-        let len = r.uvarint()?;
-        let meta = pages.get(page as usize).ok_or(IndexError::BadPage {
-            series: i,
-            page,
-            pages: pages.len(),
-        })?;
-        let end = in_page.saturating_add(len);
-        if end > u64::from(meta.raw_len) {
-            return Err(IndexError::PastPage {
+        let times = r.uvarint()?;
+        if times >= columns.len() as u64 {
+            return Err(IndexError::BadColumn {
                 series: i,
-                page: page as u32,
-                raw_len: meta.raw_len,
+                column: times,
+                columns: columns.len(),
             });
         }
+        let step = r.uvarint()?;
+        let len = r.uvarint()?;
         series.push((
             intern(&b.build()),
             SeriesMeta {
                 mint,
                 maxt,
                 samples,
-                page: page as u32,
-                offset: in_page as u32,
-                len: len as u32,
+                times: times as u32,
+                values: slicer.next(i, step, len)?,
             },
         ));
-        in_page = end;
     }
     if r.remaining() > 0 {
         return Err(IndexError::Trailing {
             extra: r.remaining(),
         });
     }
-    Ok(Index { pages, series })
+    Ok(Index {
+        pages,
+        columns,
+        series,
+    })
 }

@@ -27,7 +27,8 @@ use super::series::samples_in;
 use super::SeriesData;
 use crate::model::{Labels, Matcher, Sample};
 use crate::tsdb::chunk::SealedChunk;
-use index::PageMeta;
+use index::{PageMeta, Slice};
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -55,17 +56,22 @@ pub enum BlockError {
     Corrupt { path: PathBuf, why: String },
 }
 
-/// Where a series' samples are: version 1 chunks, or a slice of a version 2 page.
+/// Where a series' samples are: version 1 chunks, or version 2 columns.
 enum Location {
     Chunks(Box<[ChunkMeta]>),
-    Page {
-        page: u32,
-        offset: u32,
-        len: u32,
+    Columns {
+        /// Number of the time column.
+        times: u32,
+        values: Slice,
         mint: i64,
         maxt: i64,
     },
 }
+
+/// Decompressed time-column pages one select has read (series in label order cycle through
+/// the targets, so through the same few pages of time columns again and again), at most
+/// this many at a time.
+const TIME_PAGES_CACHED: usize = 64;
 
 struct BlockSeries {
     labels: Labels,
@@ -76,7 +82,7 @@ impl BlockSeries {
     fn overlaps(&self, mint: i64, maxt: i64) -> bool {
         match &self.at {
             Location::Chunks(c) => c.iter().any(|c| c.mint <= maxt && c.maxt >= mint),
-            Location::Page {
+            Location::Columns {
                 mint: a, maxt: b, ..
             } => *a <= maxt && *b >= mint,
         }
@@ -98,6 +104,7 @@ pub(crate) struct Block {
     file: File,
     series: Vec<BlockSeries>,
     pages: Vec<PageMeta>,
+    columns: Vec<Slice>,
     postings: Postings,
 }
 
@@ -155,7 +162,7 @@ impl Block {
         if crc32fast::hash(&index) != crc {
             return Err(corrupt("index checksum mismatch".into()));
         }
-        let (series, pages, samples, chunk_bytes) = if head == MAGIC_V1 {
+        let (series, pages, columns, samples, chunk_bytes) = if head == MAGIC_V1 {
             let (series, samples) = v1::decode_index(&index, data_start, index_off, intern)
                 .map_err(|e| corrupt(format!("version 1 index: {e}")))?;
             let series: Vec<BlockSeries> = series
@@ -165,7 +172,13 @@ impl Block {
                     at: Location::Chunks(chunks),
                 })
                 .collect();
-            (series, Vec::new(), samples, index_off - data_start)
+            (
+                series,
+                Vec::new(),
+                Vec::new(),
+                samples,
+                index_off - data_start,
+            )
         } else {
             let body = zstd::stream::decode_all(&index[..])
                 .map_err(|e| corrupt(format!("index does not decompress: {e}")))?;
@@ -177,17 +190,16 @@ impl Block {
                 .into_iter()
                 .map(|(labels, m)| BlockSeries {
                     labels,
-                    at: Location::Page {
-                        page: m.page,
-                        offset: m.offset,
-                        len: m.len,
+                    at: Location::Columns {
+                        times: m.times,
+                        values: m.values,
                         mint: m.mint,
                         maxt: m.maxt,
                     },
                 })
                 .collect();
             let data = ix.pages.iter().map(|p| u64::from(p.len)).sum();
-            (series, ix.pages, samples, data)
+            (series, ix.pages, ix.columns, samples, data)
         };
         let mut postings = Postings::default();
         for (i, s) in series.iter().enumerate() {
@@ -204,6 +216,7 @@ impl Block {
             file,
             series,
             pages,
+            columns,
             postings,
         })
     }
@@ -231,9 +244,10 @@ impl Block {
     /// or a page) is skipped with a warning: one bad sector must not fail every query over
     /// the block.
     pub(crate) fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Vec<SeriesData> {
-        // Matching series are in index order, so those sharing a page come one after the
-        // other and the page is read and decompressed once.
-        let mut page: Option<(u32, Option<Vec<u8>>)> = None;
+        // Matching series are in index order, so those sharing a page of value columns come
+        // one after the other and the page is read and decompressed once.
+        let mut values_page: Option<(u32, Option<Vec<u8>>)> = None;
+        let mut time_pages: HashMap<u32, Option<Vec<u8>>> = HashMap::new();
         self.matching(matchers)
             .filter(|s| s.overlaps(mint, maxt))
             .filter_map(|s| {
@@ -246,17 +260,23 @@ impl Block {
                             .collect();
                         samples_in(&chunks, mint, maxt)
                     }
-                    Location::Page {
-                        page: p,
-                        offset,
-                        len,
-                        ..
-                    } => {
-                        if page.as_ref().map(|(n, _)| n) != Some(p) {
-                            page = Some((*p, self.read_page(*p)));
+                    Location::Columns { times, values, .. } => {
+                        let t = self.columns.get(*times as usize)?;
+                        if time_pages.len() >= TIME_PAGES_CACHED
+                            && !time_pages.contains_key(&t.page)
+                        {
+                            time_pages.clear();
                         }
-                        let data = page.as_ref().and_then(|(_, d)| d.as_deref())?;
-                        self.decode_series(data, *offset, *len, mint, maxt)
+                        let tp = time_pages
+                            .entry(t.page)
+                            .or_insert_with(|| self.read_page(t.page))
+                            .as_deref()?;
+                        let times = slice(tp, t)?;
+                        if values_page.as_ref().map(|(n, _)| n) != Some(&values.page) {
+                            values_page = Some((values.page, self.read_page(values.page)));
+                        }
+                        let vp = values_page.as_ref().and_then(|(_, d)| d.as_deref())?;
+                        self.decode_series(times, slice(vp, values)?, mint, maxt)
                     }
                 };
                 (!samples.is_empty()).then(|| SeriesData {
@@ -325,9 +345,7 @@ impl Block {
                     Err("checksum mismatch".to_string())
                 }
             })
-            .and_then(|_| {
-                zstd::bulk::decompress(&buf, p.raw_len as usize).map_err(|e| e.to_string())
-            })
+            .and_then(|_| decompress(&buf, p.raw_len as usize).map_err(|e| e.to_string()))
             .and_then(|raw| {
                 if raw.len() == p.raw_len as usize {
                     Ok(raw)
@@ -343,28 +361,47 @@ impl Block {
             .ok()
     }
 
-    /// The samples in [mint, maxt] of the series encoded at `offset..offset + len` of a
-    /// decompressed page (the index checked that the range is inside the page).
-    fn decode_series(
-        &self,
-        page: &[u8],
-        offset: u32,
-        len: u32,
-        mint: i64,
-        maxt: i64,
-    ) -> Vec<Sample> {
-        let (start, end) = (offset as usize, offset as usize + len as usize);
+    /// The samples in [mint, maxt] of a series from its time and value columns.
+    fn decode_series(&self, times: &[u8], values: &[u8], mint: i64, maxt: i64) -> Vec<Sample> {
         let mut out = Vec::new();
-        match page.get(start..end).map(|b| encoding::decode(b, &mut out)) {
-            Some(Ok(())) => {
+        let res = encoding::decode_times(times, &mut out)
+            .and_then(|_| encoding::decode_values(values, &mut out));
+        match res {
+            Ok(()) => {
                 out.retain(|s| s.t >= mint && s.t <= maxt);
                 out
             }
-            Some(Err(e)) => {
-                self.warn_damaged("series", u64::from(offset), &e.to_string());
+            Err(e) => {
+                log::warn!(
+                    "skipping damaged series in block {}: {e}",
+                    self.path.display()
+                );
                 Vec::new()
             }
-            None => Vec::new(),
         }
     }
+}
+
+thread_local! {
+    /// A zstd decompression context per query thread: making one costs more than
+    /// decompressing a page.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Decompresses a zstd frame of at most `capacity` bytes.
+fn decompress(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        let d = match d.as_mut() {
+            Some(d) => d,
+            None => d.insert(zstd::bulk::Decompressor::new()?),
+        };
+        d.decompress(frame, capacity)
+    })
+}
+
+/// The bytes of a column in its decompressed page (the index checked the range).
+fn slice<'a>(page: &'a [u8], s: &Slice) -> Option<&'a [u8]> {
+    page.get(s.offset as usize..s.offset as usize + s.len as usize)
 }

@@ -118,6 +118,8 @@ fn written_block_reads_back_bit_for_bit() {
     let fx = fixture(300, 480);
     let b = open(&write_fixture(dir.path(), &fx)).unwrap();
     assert!(b.pages.len() > 1, "the fixture spans several pages");
+    // The 225 series on their slot share one time column; the 75 with jitter have their own.
+    assert_eq!(b.columns.len(), 76);
     assert_eq!(b.samples, 300 * 480);
     assert_eq!((b.mint, b.cut), (T0, T0 + 7_200_000));
     for (mint, maxt) in [
