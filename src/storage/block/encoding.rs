@@ -1,6 +1,7 @@
-//! The sample encoding of block files: one series' samples as byte columns that a general
-//! compressor (zstd, see `mod.rs`) squeezes well, chosen because blocks are written once in
-//! the background, where CPU is cheap, and read far less often than the head is appended to.
+//! The sample encoding of block files: one series' samples as a time column and a value
+//! column of bytes that a general compressor (zstd, see `write.rs`) squeezes well, chosen
+//! because blocks are written once in the background, where CPU is cheap, and read far less
+//! often than the head is appended to.
 //!
 //! Timestamps are delta-of-delta varints: with scrapes stamped exactly on their slot they are
 //! all zero after the second sample. Values that are exact decimals (counters, bytes, CPU
