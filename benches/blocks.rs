@@ -215,7 +215,7 @@ fn prometheus(fx: &[FixtureSeries], work: &Path, name: &str) -> Option<OnDisk> {
 
 fn row(fixture: &str, who: &str, d: &OnDisk) {
     println!(
-        "| {fixture} | {who} | {} | {:.2} | {:.2} | {:.2} |",
+        "| {fixture} | {who} | {} | {:.3} | {:.3} | {:.3} |",
         d.samples,
         d.per_sample(d.chunks),
         d.per_sample(d.index),

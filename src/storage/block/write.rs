@@ -13,15 +13,14 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-/// Uncompressed bytes of sample data after which a page is closed. A query reading one
-/// series decompresses its whole page, so pages must stay small; zstd needs some context to
-/// find what series have in common (identical timestamp columns of one target, runs of
-/// unchanged values). On the fixtures of `benches/blocks.rs`, 32 KiB pages are within 2 %
-/// (fleet) to 7 % (node-like) of 64 KiB ones in size, and reading one series costs about
-/// what reading its version 1 chunks did (loadtest/RESULTS.md, "Bytes per sample").
+/// Uncompressed bytes of columns after which a page is closed. A query reading one series
+/// decompresses its whole pages, so pages must stay small; zstd needs some context to find
+/// what series have in common (runs of unchanged values). On the fixtures of
+/// `benches/blocks.rs`, 32 KiB pages are within 2 % (fleet) to 7 % (node-like) of 64 KiB
+/// ones in size, and one series reads in 20–30 µs (loadtest/RESULTS.md, "Bytes per sample").
 const PAGE_TARGET: usize = 32 << 10;
 
-/// zstd level for pages and the index: level 19 saved another ~5 % on the fleet fixture
+/// zstd level for pages and the index: level 19 saved another 1–3 % on the bench fixtures
 /// for several times the CPU of writing a block.
 const ZSTD_LEVEL: i32 = 9;
 
