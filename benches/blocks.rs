@@ -10,7 +10,7 @@
 //!   a message when `promtool` is not on the path or `PROMTOOL` does not name it), whose
 //!   `chunks/` directory and `index` file are measured.
 //!
-//! Environment: `FLEET_TARGETS` (default 20 targets of 131 series), `API_SERIES` (default
+//! Environment: `FLEET_TARGETS` (default 20 targets of 134 series), `API_SERIES` (default
 //! 2000), `KEEP_BLOCKS=1` keeps the working directory (printed: OpenMetrics files, both
 //! sides' blocks) instead of deleting it.
 
