@@ -5,8 +5,9 @@
 //! memory (`db.rs`), then only read and finally deleted by retention. Its index (labels and
 //! where each series' samples are) is loaded into memory when the block is opened; sample
 //! data stays on disk and is read with positioned reads when a query needs it. Version 2
-//! (written now) re-encodes samples for size and compresses them with zstd in pages of
-//! consecutive series; version 1 (the head's XOR chunks as they were) is still read. Layout:
+//! (written now) re-encodes each series' samples as a time column, stored once for all the
+//! series that share it, and a value column, and compresses columns with zstd in pages;
+//! version 1 (the head's XOR chunks as they were) is still read. Layout:
 //! `docs/format/blocks.md`.
 
 mod encoding;

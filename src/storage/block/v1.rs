@@ -28,15 +28,17 @@ pub(crate) enum V1Error {
     Trailing { extra: usize },
 }
 
+/// A series of a version 1 block and its chunks, oldest first.
+pub(crate) type V1Series = (Labels, Box<[ChunkMeta]>);
+
 /// The series of a version 1 index with their chunks, and the total sample count. Chunk
 /// data starts at `data_start` and ends where the index starts, at `index_off`.
-#[allow(clippy::type_complexity)]
 pub(crate) fn decode_index(
     buf: &[u8],
     data_start: u64,
     index_off: u64,
     intern: &dyn Fn(&Labels) -> Labels,
-) -> Result<(Vec<(Labels, Box<[ChunkMeta]>)>, u64), V1Error> {
+) -> Result<(Vec<V1Series>, u64), V1Error> {
     let mut r = Reader::new(buf);
     let mut samples = 0u64;
     let n = r.uvarint()?;
