@@ -381,3 +381,35 @@ fn damaged_index_bodies_never_panic() {
         }
     }
 }
+
+/// More distinct time columns than one query keeps decompressed pages of: a select over
+/// every series still reads each series right.
+#[test]
+fn select_across_more_time_pages_than_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(21);
+    let fx: Vec<(Labels, Vec<Sample>)> = (0..5000)
+        .map(|i| {
+            let samples = (0..480)
+                .map(|k| Sample {
+                    t: T0 + k * 15_000 + rng.i64(0..8),
+                    v: (k * i) as f64,
+                })
+                .collect();
+            (labels(i as usize), samples)
+        })
+        .collect();
+    let mut fx = fx;
+    fx.sort_by(|a, b| a.0.cmp(&b.0));
+    let b = open(&write_fixture(dir.path(), &fx)).unwrap();
+    let time_pages: std::collections::HashSet<u32> = b.columns.iter().map(|c| c.page).collect();
+    assert!(
+        time_pages.len() > TIME_PAGES_CACHED,
+        "{} time pages",
+        time_pages.len()
+    );
+    assert_eq!(
+        as_bits(b.select(i64::MIN, i64::MAX, &all())),
+        want(&fx, i64::MIN, i64::MAX)
+    );
+}
