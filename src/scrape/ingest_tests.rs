@@ -202,14 +202,32 @@ fn staleness_follows_series_across_lines_and_failures() {
     scrape(&head, &mut cache, &s, body, 1000).unwrap();
     scrape(&head, &mut cache, &s, "m{y=\"2\",x=\"1\"} 2\n", 2000).unwrap();
     let m = &series(&head, "m")[0].1;
-    assert_eq!(m, &vec![(1000, 1.0), (2000, 2.0)], "no marker: still exposed");
-    assert_eq!(series(&head, "t")[0].1, vec![(500, 5.0)], "explicit time: no marker");
+    assert_eq!(
+        m,
+        &vec![(1000, 1.0), (2000, 2.0)],
+        "no marker: still exposed"
+    );
+    assert_eq!(
+        series(&head, "t")[0].1,
+        vec![(500, 5.0)],
+        "explicit time: no marker"
+    );
 
     scrape(&head, &mut cache, &s, "m{x=\"1\" 3\n", 3000).unwrap_err();
-    assert!(is_stale_nan(series(&head, "m")[0].1[2].1), "failure ends it");
+    assert!(
+        is_stale_nan(series(&head, "m")[0].1[2].1),
+        "failure ends it"
+    );
     scrape(&head, &mut cache, &s, "n 1\n", 4000).unwrap();
     scrape(&head, &mut cache, &s, "", 5000).unwrap();
-    assert_eq!(series(&head, "m")[0].1.len(), 3, "no second marker after recovery");
+    assert_eq!(
+        series(&head, "m")[0].1.len(),
+        3,
+        "no second marker after recovery"
+    );
     let n = &series(&head, "n")[0].1;
-    assert!(n.len() == 2 && is_stale_nan(n[1].1) && n[1].0 == 5000, "{n:?}");
+    assert!(
+        n.len() == 2 && is_stale_nan(n[1].1) && n[1].0 == 5000,
+        "{n:?}"
+    );
 }
