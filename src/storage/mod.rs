@@ -15,6 +15,7 @@
 //! - `wal.rs`: what the head logs and when, and the replay at start-up (formats in
 //!   `crate::tsdb::wal`, `docs/format/wal.md`).
 //! - `snapshot.rs`: the head saved at clean shutdown, so a restart skips the WAL replay.
+//! - `replay.rs`: applying WAL records at start-up on every core.
 //! - `block.rs`: immutable files for chunks that left memory (`docs/format/blocks.md`).
 //! - [`StoreActor`]: the WAL flush cadence, persistence and retention in the background.
 
@@ -26,8 +27,10 @@ mod db_read;
 mod head;
 mod head_read;
 mod postings;
+mod replay;
 mod series;
 mod snapshot;
+mod snapshot_load;
 mod wal;
 
 #[cfg(test)]
