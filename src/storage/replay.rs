@@ -19,6 +19,8 @@ use super::series::{AppendOutcome, MemSeries};
 use super::SeriesRef;
 use crate::tsdb::wal::{Record, RefSample, RefSeries};
 use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
@@ -70,7 +72,7 @@ pub(crate) fn apply(
 ) -> ApplyCounts {
     let n = workers.max(1);
     if n == 1 {
-        let mut w = Worker::new(head, persisted_before);
+        let mut w = Worker::new(head, persisted_before, 1);
         let mut batch = Batch::default();
         for rec in records {
             match rec {
@@ -87,7 +89,7 @@ pub(crate) fn apply(
         for _ in 0..n {
             let (tx, rx) = sync_channel::<Batch>(QUEUE);
             senders.push(tx);
-            handles.push(sc.spawn(move || run_worker(head, persisted_before, rx)));
+            handles.push(sc.spawn(move || run_worker(head, persisted_before, n, rx)));
         }
         let mut pending: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
         let shard = |r: SeriesRef| (r % n as u64) as usize;
@@ -138,8 +140,8 @@ pub(crate) fn apply(
     })
 }
 
-fn run_worker(head: &Head, persisted_before: i64, rx: Receiver<Batch>) -> ApplyCounts {
-    let mut w = Worker::new(head, persisted_before);
+fn run_worker(head: &Head, persisted_before: i64, n: usize, rx: Receiver<Batch>) -> ApplyCounts {
+    let mut w = Worker::new(head, persisted_before, n);
     for b in rx {
         w.apply(b);
     }
@@ -163,16 +165,42 @@ struct Known {
 struct Worker<'h> {
     head: &'h Head,
     persisted_before: i64,
-    known: foldhash::HashMap<SeriesRef, Known>,
+    /// Workers: a ref's key in `known` is `ref / workers`.
+    workers: u64,
+    known: HashMap<u64, Known, BuildHasherDefault<LocalKeyHasher>>,
     counts: ApplyCounts,
 }
 
+/// Hashes a worker's key (`ref / workers`) to itself in the low bits, which pick the bucket,
+/// so the consecutive refs of a scrape land in consecutive buckets and a lookup rarely misses
+/// the cache; the low 7 bits are copied into the top 7, which the table compares first.
+/// A general-purpose hash scatters them and made the lookup the costliest step of replay.
+#[derive(Default)]
+struct LocalKeyHasher(u64);
+
+impl Hasher for LocalKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 << 57)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
+
 impl<'h> Worker<'h> {
-    fn new(head: &'h Head, persisted_before: i64) -> Self {
+    fn new(head: &'h Head, persisted_before: i64, workers: usize) -> Self {
         Worker {
             head,
             persisted_before,
-            known: foldhash::HashMap::default(),
+            workers: workers.max(1) as u64,
+            known: HashMap::default(),
             counts: ApplyCounts::default(),
         }
     }
@@ -197,7 +225,7 @@ impl<'h> Worker<'h> {
                 self.counts.skipped_persisted += 1;
                 continue;
             }
-            let k = match self.known.entry(s.r) {
+            let k = match self.known.entry(s.r / self.workers) {
                 Entry::Occupied(e) => e.into_mut(),
                 Entry::Vacant(e) => match self.head.get(s.r) {
                     Some(series) => e.insert(Known {
