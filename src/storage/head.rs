@@ -39,8 +39,9 @@ pub struct HeadFootprint {
     pub estimated_bytes: usize,
 }
 
-/// A series to recreate at start-up: its old ref, labels, chunks (oldest first; none when
-/// it comes from a WAL series record) and newest sample.
+/// A series to recreate at start-up: its old ref, labels (their strings already interned
+/// with [`Head::intern_str`]), chunks (oldest first; none when it comes from a WAL series
+/// record) and newest sample.
 pub(super) struct RestoredSeries {
     pub(super) r: SeriesRef,
     pub(super) labels: Labels,
@@ -120,14 +121,13 @@ impl Head {
             }
             samples += s.chunks.iter().map(SealedChunk::len).sum::<usize>();
             max_ref = max_ref.max(s.r);
-            let interned = self.intern(&s.labels);
-            let hash = interned.stable_hash();
+            let hash = s.labels.stable_hash();
             self.series.insert(
                 s.r,
-                Arc::new(MemSeries::restored(interned.clone(), s.chunks, s.last)),
+                Arc::new(MemSeries::restored(s.labels.clone(), s.chunks, s.last)),
             );
             self.by_hash.entry(hash).or_default().push(s.r);
-            added.push((s.r, interned));
+            added.push((s.r, s.labels));
         }
         if added.is_empty() {
             return;
@@ -136,10 +136,7 @@ impl Head {
         if samples > 0 {
             self.note_appended_batch(samples, min_t, max_t);
         }
-        let mut postings = self.postings.write();
-        for (r, labels) in &added {
-            postings.add(*r, labels);
-        }
+        self.postings.write().add_batch(&added);
     }
 
     /// Every series with its ref, sorted by ref, for a snapshot.
@@ -174,7 +171,7 @@ impl Head {
         b.build()
     }
 
-    fn intern_str(&self, s: &Arc<str>) -> Arc<str> {
+    pub(super) fn intern_str(&self, s: &Arc<str>) -> Arc<str> {
         if let Some(existing) = self.strings.get(s) {
             return existing.clone();
         }

@@ -212,7 +212,7 @@ impl<'h> Worker<'h> {
                 .into_iter()
                 .map(|s| RestoredSeries {
                     r: s.r,
-                    labels: s.labels,
+                    labels: self.head.intern(&s.labels),
                     chunks: Vec::new(),
                     last: None,
                 })

@@ -117,7 +117,7 @@ impl Snapshot {
         });
         bad.map_err(|why| self.corrupt(why))?;
         self.parallel(workers, |g| {
-            let batch = decode_group(&self.data[g.offset..g.offset + g.len], g)?;
+            let batch = decode_group(head, &self.data[g.offset..g.offset + g.len], g)?;
             head.restore_batch(batch);
             Ok(())
         })
@@ -159,9 +159,10 @@ impl Snapshot {
     }
 }
 
-/// Decodes the series of one group. Label strings are shared through a cache per group, so
-/// a group's thousands of `job="api"` cost one allocation.
-fn decode_group(buf: &[u8], g: &Group) -> Result<Vec<RestoredSeries>, String> {
+/// Decodes the series of one group, their label strings interned in `head`. A cache per
+/// group resolves a repeated string (a group's thousands of `job="api"`) without allocating
+/// or touching the head's shared string pool.
+fn decode_group(head: &Head, buf: &[u8], g: &Group) -> Result<Vec<RestoredSeries>, String> {
     let mut r = Reader { buf, pos: 0 };
     let mut strings: foldhash::HashMap<&[u8], Arc<str>> = foldhash::HashMap::default();
     let mut out = Vec::with_capacity(g.series as usize);
@@ -179,7 +180,7 @@ fn decode_group(buf: &[u8], g: &Group) -> Result<Vec<RestoredSeries>, String> {
                     None => {
                         let text = std::str::from_utf8(bytes)
                             .map_err(|_| format!("label of series {sref} is not utf-8"))?;
-                        let v: Arc<str> = Arc::from(text);
+                        let v = head.intern_str(&Arc::from(text));
                         strings.insert(bytes, v.clone());
                         v
                     }
