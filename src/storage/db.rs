@@ -55,11 +55,11 @@ pub struct DbOptions {
     pub head_snapshot_interval: Duration,
 }
 
-/// The default head snapshot cadence. A snapshot costs about a second of one core and a
-/// file of ~400 bytes per series (1 M series: 1.1 s, 413 MiB); the WAL written since the last
-/// one is what a crash makes start-up replay. Every 5 minutes, with 15 s scrapes, bounds that
-/// to 20 samples a series, for under 1% of a core and about 1.4 MB/s of disk writes with
-/// 1 M series.
+/// The default head snapshot cadence. A snapshot of 1 M series with 30 min in the head
+/// costs about 0.5 s of CPU and 380 MiB of writes; the WAL written since the last one is
+/// what a crash makes start-up replay (0.06–0.16 µs of CPU per sample). Every 5 minutes, with
+/// 15 s scrapes, bounds that to 20 samples a series, for under 0.2% of a core and ~1.3 MB/s
+/// of writes with 1 M series (`loadtest/RESULTS.md`, "Restart to /-/ready").
 pub const DEFAULT_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(300);
 
 impl Default for DbOptions {
