@@ -161,11 +161,22 @@ fn damaged_newest_snapshot_falls_back_to_the_previous_one() {
     }
 }
 
-/// Only the two newest snapshots are kept.
+/// Only the two newest snapshots are kept; a leftover partial one and the first format's
+/// file are deleted at start-up.
 #[test]
 fn old_snapshots_are_deleted() {
     let dir = tempfile::tempdir().unwrap();
+    let leftovers = [
+        "head.snapshot",
+        "head.snapshot.00000000.0000000000000008.tmp",
+    ];
+    for f in leftovers {
+        std::fs::write(dir.path().join(f), b"partial").unwrap();
+    }
     let db = Db::open(dir.path(), opts()).unwrap();
+    for f in leftovers {
+        assert!(!dir.path().join(f).exists(), "{f}");
+    }
     for k in 0..4 {
         scrape(&db, 5, k);
         db.write_snapshot().unwrap();

@@ -76,7 +76,9 @@ pub(crate) fn write(
     covers: Covers,
 ) -> Result<(usize, PathBuf), SnapshotError> {
     let path = file_name(dir, covers.position);
-    let tmp = path.with_extension("tmp");
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| SnapshotError::Io { path: p, source }
