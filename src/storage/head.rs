@@ -122,12 +122,10 @@ impl Head {
             samples += s.chunks.iter().map(SealedChunk::len).sum::<usize>();
             max_ref = max_ref.max(s.r);
             let hash = s.labels.stable_hash();
-            self.series.insert(
-                s.r,
-                Arc::new(MemSeries::restored(s.labels.clone(), s.chunks, s.last)),
-            );
+            let series = Arc::new(MemSeries::restored(s.labels, s.chunks, s.last));
+            self.series.insert(s.r, series.clone());
             self.by_hash.entry(hash).or_default().push(s.r);
-            added.push((s.r, s.labels));
+            added.push((s.r, series));
         }
         if added.is_empty() {
             return;
@@ -136,7 +134,9 @@ impl Head {
         if samples > 0 {
             self.note_appended_batch(samples, min_t, max_t);
         }
-        self.postings.write().add_batch(&added);
+        let labels: Vec<(SeriesRef, &Labels)> =
+            added.iter().map(|(r, s)| (*r, &s.labels)).collect();
+        self.postings.write().add_batch(&labels);
     }
 
     /// Every series with its ref, sorted by ref, for a snapshot.

@@ -34,11 +34,11 @@ impl Postings {
     /// which, with threads restoring neighbouring ranges of refs, shifted list tails over and
     /// over. Equal strings are grouped by address, which makes interned labels cheapest;
     /// copies of a string only cost an extra merge into the same list.
-    pub(crate) fn add_batch(&mut self, batch: &[(SeriesRef, Labels)]) {
+    pub(crate) fn add_batch(&mut self, batch: &[(SeriesRef, &Labels)]) {
         let mut lists: foldhash::HashMap<(usize, usize), (&Label, Vec<SeriesRef>)> =
             foldhash::HashMap::default();
         for (r, labels) in batch {
-            for l in labels {
+            for l in *labels {
                 let key = (l.name.as_ptr() as usize, l.value.as_ptr() as usize);
                 lists
                     .entry(key)
@@ -264,8 +264,9 @@ mod tests {
             one.add(*r, l);
         }
         let mut batched = Postings::default();
+        let refs: Vec<(SeriesRef, &Labels)> = series.iter().map(|(r, l)| (*r, l)).collect();
         for range in [20..40, 0..10, 40..60, 10..20, 15..25] {
-            batched.add_batch(&series[range]);
+            batched.add_batch(&refs[range]);
         }
         assert_eq!(batched.all, one.all);
         assert_eq!(batched.index, one.index);
