@@ -54,7 +54,8 @@ pub struct ReplayStats {
     /// Samples older than the newest block's end, already persisted, skipped.
     pub skipped_persisted: u64,
     pub out_of_order: u64,
-    /// Series loaded from a head snapshot instead of replaying the WAL (0 if none was used).
+    /// Series loaded from a head snapshot, before the WAL after its position was replayed
+    /// (0 if no snapshot was used and the whole WAL was replayed).
     pub snapshot_series: usize,
     /// Samples in the WAL after the snapshot's position that the snapshot already held.
     pub in_snapshot: u64,
