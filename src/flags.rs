@@ -62,6 +62,13 @@ pub struct Flags {
     #[arg(long = "storage.tsdb.wal-flush-interval", default_value = "1s")]
     pub wal_flush_interval: String,
 
+    /// How often the head (series and compressed chunks) is saved to a snapshot file in the
+    /// background; a restart after a crash loads the newest one and replays only the
+    /// write-ahead log written since. Shorter: faster crash restarts, more disk writes
+    /// (about 400 bytes per series per snapshot). 0s saves one only at clean shutdown.
+    #[arg(long = "storage.tsdb.head-snapshot-interval", default_value = "5m")]
+    pub head_snapshot_interval: String,
+
     /// Time span of a block file; older chunks leave memory once the head spans one and a
     /// half of it.
     #[arg(
@@ -112,6 +119,10 @@ impl Flags {
             (
                 "storage.tsdb.wal-flush-interval",
                 self.wal_flush_interval.clone(),
+            ),
+            (
+                "storage.tsdb.head-snapshot-interval",
+                self.head_snapshot_interval.clone(),
             ),
             (
                 "storage.tsdb.min-block-duration",

@@ -78,6 +78,10 @@ pub fn run(flags: Flags) -> anyhow::Result<()> {
             &flags.wal_flush_interval,
             "storage.tsdb.wal-flush-interval",
         )?,
+        head_snapshot_interval: flag_duration(
+            &flags.head_snapshot_interval,
+            "storage.tsdb.head-snapshot-interval",
+        )?,
     };
     let engine_opts = EngineOpts {
         lookback_delta: flag_duration(&flags.lookback_delta, "query.lookback-delta")?,

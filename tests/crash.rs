@@ -1,7 +1,9 @@
 //! Durability across `kill -9`: a real Pyrometer scrapes a target on loopback every second,
 //! is killed with SIGKILL, and is restarted on the same data directory. Every sample
 //! committed more than one WAL flush interval before the kill must come back; the number of
-//! samples lost (those of the last flush interval) is printed.
+//! samples lost (those of the last flush interval) is printed. Head snapshots are taken every
+//! 2 s, so the restart after the kill loads a snapshot taken while scrapes went on and
+//! replays the WAL written after it.
 
 mod support;
 
@@ -103,7 +105,10 @@ fn samples_survive_sigkill_except_the_last_flush_interval() {
         ),
     )
     .unwrap();
-    let flags = ["--storage.tsdb.wal-flush-interval=1s"];
+    let flags = [
+        "--storage.tsdb.wal-flush-interval=1s",
+        "--storage.tsdb.head-snapshot-interval=2s",
+    ];
     let started = now_secs() - 1.0;
 
     let port = free_port();
@@ -122,6 +127,19 @@ fn samples_survive_sigkill_except_the_last_flush_interval() {
     let killed_secs = now_secs();
     first.0.wait().unwrap();
     let served_before_kill: Vec<(u64, Instant)> = served.lock().unwrap().clone();
+    let snapshots = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("head.snapshot.")
+        })
+        .count();
+    assert!(
+        (1..=2).contains(&snapshots),
+        "periodic head snapshots before the kill (at most two kept): {snapshots}"
+    );
 
     let port = free_port();
     let second = spawn_pyrometer(&cfg, port, dir.path(), &flags);

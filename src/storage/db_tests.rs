@@ -14,6 +14,7 @@ fn opts() -> DbOptions {
         retention_bytes: 0,
         block_duration: Duration::from_secs(3600),
         wal_flush_interval: Duration::from_secs(1),
+        head_snapshot_interval: Duration::ZERO,
     }
 }
 
@@ -72,26 +73,27 @@ fn clean_restart_replays_everything() {
         40,
         "loaded from the snapshot"
     );
-    assert!(!dir.path().join("head.snapshot").exists());
     // Appends continue after the replayed samples, and new series get fresh refs.
     let mut app = db.appender();
     app.append(&ls("c", 0), 40 * MIN, 1e9);
     app.append(&ls("new", 0), 40 * MIN, 1.0);
     let st = app.commit();
     assert_eq!((st.appended, st.series_created), (2, 1));
-    // A crash now: no snapshot, the WAL (old segments and the new one) has everything.
+    // A crash now: the snapshot stays usable, the WAL after it has the rest.
     db.flush_wal();
     drop(db);
     let db = Db::open(dir.path(), opts()).unwrap();
-    assert_eq!(db.replay_stats().0.snapshot_series, 0);
+    assert_eq!(db.replay_stats().0.snapshot_series, 40);
+    assert_eq!(db.replay_stats().0.out_of_order, 0);
     assert_eq!(all(&db, 0, i64::MAX).len(), 41);
     assert_eq!(all(&db, 0, i64::MAX)[0].samples.len(), 161);
 }
 
-/// A snapshot is used only if the WAL ends where it was taken; a stale or damaged one is
-/// ignored and the WAL replayed.
+/// After a crash, the snapshot is loaded and the WAL written after it replayed; a damaged
+/// newest snapshot falls back to the one before, and with none usable the WAL is replayed
+/// whole.
 #[test]
-fn stale_or_damaged_snapshot_falls_back_to_the_wal() {
+fn snapshot_then_wal_tail_and_damaged_snapshots_fall_back() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), opts()).unwrap();
     fill(&db, 3, 0, 10 * MIN);
@@ -101,16 +103,22 @@ fn stale_or_damaged_snapshot_falls_back_to_the_wal() {
     let want = all(&db, 0, i64::MAX);
     drop(db);
     let db = Db::open(dir.path(), opts()).unwrap();
-    assert_eq!(db.replay_stats().0.snapshot_series, 0);
+    assert_eq!(db.replay_stats().0.snapshot_series, 6);
+    assert_eq!(db.replay_stats().0.out_of_order, 0);
     assert_eq!(all(&db, 0, i64::MAX), want);
 
     db.close();
     drop(db);
-    let snap = dir.path().join("head.snapshot");
-    let mut bytes = std::fs::read(&snap).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x55;
-    std::fs::write(&snap, bytes).unwrap();
+    let snaps = super::snapshot::list(dir.path());
+    assert_eq!(snaps.len(), 2);
+    for (_, snap) in &snaps {
+        let mut bytes = std::fs::read(snap).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x55;
+        std::fs::write(snap, bytes).unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        assert_eq!(all(&db, 0, i64::MAX), want);
+    }
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(db.replay_stats().0.snapshot_series, 0);
     assert_eq!(all(&db, 0, i64::MAX), want);

@@ -48,6 +48,16 @@ pub struct HeadFootprint {
     pub estimated_bytes: usize,
 }
 
+/// A series to recreate at start-up: its old ref, labels (their strings already interned
+/// with [`Head::intern_str`]), chunks (oldest first; none when it comes from a WAL series
+/// record) and newest sample.
+pub(super) struct RestoredSeries {
+    pub(super) r: SeriesRef,
+    pub(super) labels: Labels,
+    pub(super) chunks: Vec<SealedChunk>,
+    pub(super) last: Option<(i64, u64)>,
+}
+
 #[derive(Default)]
 pub struct Head {
     pub(super) series: DashMap<SeriesRef, Arc<MemSeries>>,
@@ -108,48 +118,41 @@ impl Head {
         (SeriesHandle { r, series }, true)
     }
 
-    /// Recreates a series under the ref it had before a restart (WAL replay). A ref seen
-    /// again (in the checkpoint and in a segment) is kept once.
-    pub(super) fn create_with_ref(&self, r: SeriesRef, labels: &Labels) {
-        if self.series.contains_key(&r) {
+    /// Recreates series under the refs they had before a restart, from a snapshot (with
+    /// their chunks) or from WAL series records (without). A ref already present (seen in
+    /// the checkpoint and again in a segment, or in the snapshot and again in the WAL tail) is
+    /// kept once. The postings lock and the head-wide counters are taken once per batch, as
+    /// start-up calls this from several threads at once.
+    pub(super) fn restore_batch(&self, batch: Vec<RestoredSeries>) {
+        let mut added = Vec::with_capacity(batch.len());
+        let (mut samples, mut min_t, mut max_t) = (0usize, i64::MAX, i64::MIN);
+        let mut max_ref = 0;
+        for s in batch {
+            if self.series.contains_key(&s.r) {
+                continue;
+            }
+            for (min, max) in s.chunks.iter().filter_map(SealedChunk::time_range) {
+                min_t = min_t.min(min);
+                max_t = max_t.max(max);
+            }
+            samples += s.chunks.iter().map(SealedChunk::len).sum::<usize>();
+            max_ref = max_ref.max(s.r);
+            let hash = s.labels.stable_hash();
+            let ids = self.symbols.encode(&s.labels);
+            let series = Arc::new(MemSeries::restored(ids, s.chunks, s.last));
+            self.series.insert(s.r, series);
+            self.by_hash.entry(hash).or_default().push(s.r);
+            added.push((s.r, s.labels));
+        }
+        if added.is_empty() {
             return;
         }
-        self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
-        self.insert(r, labels);
-        self.by_hash
-            .entry(labels.stable_hash())
-            .or_default()
-            .push(r);
-    }
-
-    /// Recreates a series from a snapshot, under its old ref, with its chunks.
-    pub(super) fn restore(
-        &self,
-        r: SeriesRef,
-        labels: &Labels,
-        chunks: Vec<SealedChunk>,
-        last: Option<(i64, u64)>,
-    ) {
-        if self.series.contains_key(&r) {
-            return;
+        self.next_ref.fetch_max(max_ref + 1, Ordering::Relaxed);
+        if samples > 0 {
+            self.note_appended_batch(samples, min_t, max_t);
         }
-        for (min, max) in chunks.iter().filter_map(SealedChunk::time_range) {
-            self.min_time
-                .fetch_min(min as u64 ^ SIGN, Ordering::Relaxed);
-            self.max_time
-                .fetch_max(max as u64 ^ SIGN, Ordering::Relaxed);
-        }
-        let samples: usize = chunks.iter().map(SealedChunk::len).sum();
-        self.samples_total.fetch_add(samples, Ordering::Relaxed);
-        self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
-        let ids = self.symbols.encode(labels);
-        self.postings.write().add(r, &self.symbols.decode(&ids));
-        self.series
-            .insert(r, Arc::new(MemSeries::restored(ids, chunks, last)));
-        self.by_hash
-            .entry(labels.stable_hash())
-            .or_default()
-            .push(r);
+        let labels: Vec<(SeriesRef, &Labels)> = added.iter().map(|(r, l)| (*r, l)).collect();
+        self.postings.write().add_batch(&labels);
     }
 
     /// Every series with its ref, sorted by ref, for a snapshot.
@@ -196,26 +199,17 @@ impl Head {
         self.symbols.decode(&self.symbols.encode(labels))
     }
 
+    /// The symbol table's copy of `s`, added if new.
+    pub(super) fn intern_str(&self, s: &Arc<str>) -> Arc<str> {
+        self.symbols.canonical(s)
+    }
+
     pub(super) fn get(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
         self.series.get(&r).map(|s| s.clone())
     }
 
-    /// A sample from the WAL: `None` for an unknown ref, `Some(false)` if rejected.
-    pub(super) fn append_replayed(&self, r: SeriesRef, t: i64, v: f64) -> Option<bool> {
-        let series = self.get(r)?;
-        let ok = series.append(t, v) == AppendOutcome::Appended;
-        if ok {
-            self.note_appended(t);
-        }
-        Some(ok)
-    }
-
-    fn note_appended(&self, t: i64) {
-        self.note_appended_batch(1, t, t);
-    }
-
     /// Publishes `n` appended samples spanning [min_t, max_t] to the head-wide counters.
-    fn note_appended_batch(&self, n: usize, min_t: i64, max_t: i64) {
+    pub(super) fn note_appended_batch(&self, n: usize, min_t: i64, max_t: i64) {
         self.samples_total.fetch_add(n, Ordering::Relaxed);
         self.min_time
             .fetch_min(min_t as u64 ^ SIGN, Ordering::Relaxed);

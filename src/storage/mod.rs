@@ -14,7 +14,9 @@
 //!   map, samples in compressed chunks, an inverted index for matchers.
 //! - `wal.rs`: what the head logs and when, and the replay at start-up (formats in
 //!   `crate::tsdb::wal`, `docs/format/wal.md`).
-//! - `snapshot.rs`: the head saved at clean shutdown, so a restart skips the WAL replay.
+//! - `snapshot.rs`, `snapshot_load.rs`: the head saved periodically and at shutdown, so a
+//!   restart loads it and replays only the WAL written after it.
+//! - `replay.rs`: applying WAL records at start-up on every core.
 //! - `block.rs`: immutable files for chunks that left memory (`docs/format/blocks.md`).
 //! - [`StoreActor`]: the WAL flush cadence, persistence and retention in the background.
 
@@ -27,8 +29,10 @@ mod hash_refs;
 mod head;
 mod head_read;
 mod postings;
+mod replay;
 mod series;
 mod snapshot;
+mod snapshot_load;
 mod symbols;
 mod wal;
 

@@ -85,6 +85,11 @@ impl MemSeries {
         (chunks, c.last)
     }
 
+    /// The timestamp of the newest sample, if any.
+    pub(crate) fn last_time(&self) -> Option<i64> {
+        self.chunks.lock().last.map(|(t, _)| t)
+    }
+
     /// Appends under Prometheus's rules: older than the newest sample is out of order, the
     /// same timestamp with another value is a duplicate, the same sample again is ignored.
     /// Two staleness markers count as the same value whatever their payload.

@@ -1,62 +1,95 @@
-//! Head snapshot on clean shutdown, so a restart loads compressed chunks instead of
-//! re-appending every sample of the WAL (after Prometheus's `memory-snapshot-on-shutdown`).
+//! Head snapshots: every series with its compressed chunks, written in the background on a
+//! cadence and at clean shutdown, so a restart loads chunks instead of re-appending every
+//! sample of the WAL (after Prometheus's `memory-snapshot-on-shutdown`, taken periodically
+//! as well so a crash also restarts quickly).
 //!
-//! The WAL stays the source of truth: the snapshot records where the WAL ended when it was
-//! taken (last segment and its length), and it is used only if the WAL still ends exactly
-//! there — i.e. nothing was written after it. Otherwise it is stale and the WAL is replayed
-//! as usual. It is deleted once loaded, so it never outlives the state it describes.
+//! The WAL stays the source of truth. A snapshot records the WAL position it covers — a
+//! record boundary taken before the first series was copied — and the persist cut at that
+//! time. Every sample logged before the position is in the snapshot; samples logged after
+//! it may or may not be (the snapshot copies each series under its lock while appends go
+//! on), so start-up loads the newest usable snapshot and replays the WAL from its position,
+//! skipping the samples a series already holds (`replay.rs`). A snapshot is unusable once a
+//! block was cut after it (its chunks would be in the block too) or once its WAL segment was
+//! folded into a checkpoint.
 //!
-//! Layout (integers little-endian, `uvarint` as in the WAL):
-//! magic `PYRSNP\0\x01` (8) │ wal segment u32 │ wal segment length u64 │ series… │
-//! series count u64 │ crc32 of everything between magic and count u32 │ `PYRS`,
-//! where a series is: ref, label count, (name, value) pairs (uvarint length + bytes), newest
-//! sample present (1 byte) [zigzag t, value bits u64], chunk count, and per chunk: zigzag
-//! min time, max − min time, length, bytes.
+//! Files: `head.snapshot.SSSSSSSS.OOOOOOOOOOOOOOOO` in the data directory (WAL segment and
+//! offset, so names sort by position), written through a `.tmp` file and renamed; the two
+//! newest are kept, so a damaged newest one falls back to the one before. Layout in
+//! `docs/format/snapshot.md`; loading in `snapshot_load.rs`.
 
 use super::head::Head;
-use crate::model::{Labels, LabelsBuilder};
-use crate::tsdb::chunk::SealedChunk;
 use crate::tsdb::varint::{put_bytes, put_uvarint};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-const MAGIC: [u8; 8] = *b"PYRSNP\x00\x01";
-const TAIL: [u8; 4] = *b"PYRS";
+pub(super) const MAGIC: [u8; 8] = *b"PYRSNP\x00\x02";
+pub(super) const TAIL: [u8; 4] = *b"PYRS";
+const PREFIX: &str = "head.snapshot.";
+/// The file of the first format, written only at shutdown; removed when found.
+const LEGACY: &str = "head.snapshot";
+/// Snapshot files kept: the newest, and the one before in case the newest is damaged.
+const KEEP: usize = 2;
+/// A group is closed once it passes this many bytes: groups are what loading spreads over
+/// threads, and a few hundred of them for a million series balance the load well.
+const GROUP_BYTES: usize = 1 << 20;
+/// Bytes of a group's entry in the table: offset u64, length u32, series u32, crc32 u32.
+pub(super) const GROUP_ENTRY: usize = 20;
+/// Bytes of the fixed footer: wal segment u32, wal offset u64, persisted-before i64, group
+/// count u32, series count u64, crc32 u32, tail magic.
+pub(super) const FOOTER: usize = 4 + 8 + 8 + 4 + 8 + 4 + 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("head snapshot i/o error on {path}: {source}")]
     Io {
-        path: std::path::PathBuf,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error("head snapshot {path} is unusable: {why}")]
-    Corrupt {
-        path: std::path::PathBuf,
-        why: String,
-    },
+    Corrupt { path: PathBuf, why: String },
 }
 
-/// Where the WAL ended: its last segment and that segment's length in bytes.
-pub(crate) type WalEnd = (u32, u64);
+/// A WAL position: segment number and byte offset in it (a record boundary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct WalPosition {
+    pub(crate) segment: u32,
+    pub(crate) offset: u64,
+}
 
-/// Writes every series of `head` with its chunks to `path` (through a temporary file).
-pub(crate) fn write(path: &Path, head: &Head, wal_end: WalEnd) -> Result<usize, SnapshotError> {
-    let tmp = path.with_extension("tmp");
+/// What a snapshot covers, from its footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Covers {
+    pub(crate) position: WalPosition,
+    /// The persist cut when it was taken: every older sample was in a block.
+    pub(crate) persisted_before: i64,
+}
+
+/// Writes every series of `head` with its chunks to a new snapshot file in `dir`, then
+/// deletes all but the newest [`KEEP`] snapshots. Each series is copied under its own lock
+/// for a moment (chunk handles, not bytes), so appends and queries go on meanwhile. Returns
+/// the series written and the file.
+pub(crate) fn write(
+    dir: &Path,
+    head: &Head,
+    covers: Covers,
+) -> Result<(usize, PathBuf), SnapshotError> {
+    let path = file_name(dir, covers.position);
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| SnapshotError::Io { path: p, source }
     };
     let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io(&tmp))?);
-    let mut crc = crc32fast::Hasher::new();
-    let mut buf = Vec::with_capacity(4096);
     w.write_all(&MAGIC).map_err(io(&tmp))?;
-    buf.extend_from_slice(&wal_end.0.to_le_bytes());
-    buf.extend_from_slice(&wal_end.1.to_le_bytes());
+    let mut table = Vec::new();
+    let mut buf = Vec::with_capacity(GROUP_BYTES + (64 << 10));
+    let (mut offset, mut in_group) = (MAGIC.len() as u64, 0u32);
     let all = head.all_series();
-    for (r, s) in &all {
+    for (i, (r, s)) in all.iter().enumerate() {
         let (chunks, last) = s.snapshot();
         put_uvarint(&mut buf, *r);
         let labels = head.labels_of(s);
@@ -68,7 +101,7 @@ pub(crate) fn write(path: &Path, head: &Head, wal_end: WalEnd) -> Result<usize, 
         match last {
             Some((t, v)) => {
                 buf.push(1);
-                put_uvarint(&mut buf, ((t << 1) ^ (t >> 63)) as u64);
+                put_uvarint(&mut buf, zigzag(t));
                 buf.extend_from_slice(&v.to_le_bytes());
             }
             None => buf.push(0),
@@ -76,162 +109,84 @@ pub(crate) fn write(path: &Path, head: &Head, wal_end: WalEnd) -> Result<usize, 
         put_uvarint(&mut buf, chunks.len() as u64);
         for c in &chunks {
             let (min, max) = c.time_range().unwrap_or((0, 0));
-            put_uvarint(&mut buf, ((min << 1) ^ (min >> 63)) as u64);
+            put_uvarint(&mut buf, zigzag(min));
             put_uvarint(&mut buf, max.wrapping_sub(min) as u64);
             put_bytes(&mut buf, c.bytes());
         }
-        if buf.len() >= 1 << 16 {
-            crc.update(&buf);
+        in_group += 1;
+        if buf.len() >= GROUP_BYTES || i + 1 == all.len() {
+            table.extend_from_slice(&offset.to_le_bytes());
+            table.extend_from_slice(&(buf.len() as u32).to_le_bytes());
+            table.extend_from_slice(&in_group.to_le_bytes());
+            table.extend_from_slice(&crc32fast::hash(&buf).to_le_bytes());
             w.write_all(&buf).map_err(io(&tmp))?;
+            offset += buf.len() as u64;
             buf.clear();
+            in_group = 0;
         }
     }
-    crc.update(&buf);
-    buf.extend_from_slice(&(all.len() as u64).to_le_bytes());
-    buf.extend_from_slice(&crc.finalize().to_le_bytes());
-    buf.extend_from_slice(&TAIL);
-    w.write_all(&buf).map_err(io(&tmp))?;
+    let groups = (table.len() / GROUP_ENTRY) as u32;
+    table.extend_from_slice(&covers.position.segment.to_le_bytes());
+    table.extend_from_slice(&covers.position.offset.to_le_bytes());
+    table.extend_from_slice(&covers.persisted_before.to_le_bytes());
+    table.extend_from_slice(&groups.to_le_bytes());
+    table.extend_from_slice(&(all.len() as u64).to_le_bytes());
+    let crc = crc32fast::hash(&table);
+    table.extend_from_slice(&crc.to_le_bytes());
+    table.extend_from_slice(&TAIL);
+    w.write_all(&table).map_err(io(&tmp))?;
     let f = w.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
     f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    Ok(all.len())
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    prune(dir);
+    Ok((all.len(), path))
 }
 
-/// Loads the snapshot at `path` into the empty `head` if it was taken where the WAL now
-/// ends; returns the series loaded, or `None` if it is stale. Checks the checksum before
-/// touching the head, so a damaged snapshot changes nothing.
-pub(crate) fn load(
-    path: &Path,
-    head: &Head,
-    wal_end: WalEnd,
-) -> Result<Option<usize>, SnapshotError> {
-    let corrupt = |why: String| SnapshotError::Corrupt {
-        path: path.to_path_buf(),
-        why,
+pub(super) fn zigzag(t: i64) -> u64 {
+    ((t << 1) ^ (t >> 63)) as u64
+}
+
+pub(super) fn unzigzag(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
+}
+
+fn file_name(dir: &Path, p: WalPosition) -> PathBuf {
+    dir.join(format!("{PREFIX}{:08}.{:016}", p.segment, p.offset))
+}
+
+/// The snapshot files in `dir` with the position in their names, newest first. Leftover
+/// temporary files and the first format's file are deleted.
+pub(crate) fn list(dir: &Path) -> Vec<(WalPosition, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
     };
-    let data = std::fs::read(path).map_err(|source| SnapshotError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let body_end = data
-        .len()
-        .checked_sub(16)
-        .filter(|&e| e >= MAGIC.len() + 12);
-    let Some(body_end) = body_end else {
-        return Err(corrupt(format!("{} bytes is too short", data.len())));
-    };
-    if data[..8] != MAGIC || data[data.len() - 4..] != TAIL {
-        return Err(corrupt("bad magic (torn write?)".into()));
-    }
-    let tail = &data[body_end..];
-    let count = u64::from_le_bytes(tail[..8].try_into().unwrap_or_default());
-    let crc = u32::from_le_bytes(tail[8..12].try_into().unwrap_or_default());
-    let body = &data[8..body_end];
-    if crc32fast::hash(body) != crc {
-        return Err(corrupt("checksum mismatch".into()));
-    }
-    let seg = u32::from_le_bytes(body[..4].try_into().unwrap_or_default());
-    let len = u64::from_le_bytes(body[4..12].try_into().unwrap_or_default());
-    if (seg, len) != wal_end {
-        return Ok(None);
-    }
-    let mut r = Reader { buf: body, pos: 12 };
-    let mut loaded = 0usize;
-    while r.pos < body.len() {
-        let sref = r.uvarint()?;
-        let k = r.uvarint()?;
-        let mut b = LabelsBuilder::with_capacity(k.min(256) as usize);
-        for _ in 0..k {
-            let name = r.bytes()?;
-            let value = r.bytes()?;
-            let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value))
-            else {
-                return Err(corrupt(format!("label of series {sref} is not UTF-8")));
-            };
-            b.set(name, value);
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == LEGACY || (name.starts_with(PREFIX) && name.ends_with(".tmp")) {
+            let _ = std::fs::remove_file(e.path());
+            continue;
         }
-        let labels: Labels = b.build();
-        let last = match r.byte()? {
-            0 => None,
-            _ => {
-                let u = r.uvarint()?;
-                let t = ((u >> 1) as i64) ^ -((u & 1) as i64);
-                Some((t, r.u64()?))
-            }
+        let Some((seg, off)) = name.strip_prefix(PREFIX).and_then(|r| r.split_once('.')) else {
+            continue;
         };
-        let n = r.uvarint()?;
-        let mut chunks = Vec::with_capacity(n.min(1 << 16) as usize);
-        for _ in 0..n {
-            let u = r.uvarint()?;
-            let min = ((u >> 1) as i64) ^ -((u & 1) as i64);
-            let max = min.wrapping_add(r.uvarint()? as i64);
-            let bytes = r.bytes()?;
-            // The file checksum vouches for the bytes: no need to decode every sample.
-            let c = SealedChunk::from_checked_bytes(bytes, min, max)
-                .map_err(|e| corrupt(format!("chunk of series {sref}: {e}")))?;
-            chunks.push(c);
+        if let (Ok(segment), Ok(offset)) = (seg.parse(), off.parse()) {
+            out.push((WalPosition { segment, offset }, e.path()));
         }
-        head.restore(sref, &labels, chunks, last);
-        loaded += 1;
     }
-    if loaded as u64 != count {
-        return Err(corrupt(format!("{loaded} series read, {count} announced")));
-    }
-    Ok(Some(loaded))
+    out.sort_by_key(|e| std::cmp::Reverse(e.0));
+    out
 }
 
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn err(&self, what: &str) -> SnapshotError {
-        SnapshotError::Corrupt {
-            path: std::path::PathBuf::new(),
-            why: format!("{what} at byte {}", self.pos + 8),
+/// Deletes all but the newest [`KEEP`] snapshots.
+fn prune(dir: &Path) {
+    for (_, path) in list(dir).into_iter().skip(KEEP) {
+        if let Err(e) = std::fs::remove_file(&path) {
+            log::warn!("cannot delete old head snapshot {}: {e}", path.display());
         }
-    }
-
-    fn byte(&mut self) -> Result<u8, SnapshotError> {
-        let b = *self
-            .buf
-            .get(self.pos)
-            .ok_or_else(|| self.err("truncated"))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    fn uvarint(&mut self) -> Result<u64, SnapshotError> {
-        let mut x = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            x |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(x);
-            }
-        }
-        Err(self.err("varint longer than 64 bits"))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], SnapshotError> {
-        let len = self.uvarint()? as usize;
-        let end = self
-            .pos
-            .checked_add(len)
-            .filter(|&e| e <= self.buf.len())
-            .ok_or_else(|| self.err("length past the end"))?;
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn u64(&mut self) -> Result<u64, SnapshotError> {
-        let b = self
-            .buf
-            .get(self.pos..self.pos + 8)
-            .ok_or_else(|| self.err("truncated"))?;
-        self.pos += 8;
-        Ok(u64::from_le_bytes(b.try_into().unwrap_or_default()))
     }
 }

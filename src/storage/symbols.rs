@@ -36,6 +36,16 @@ impl Symbols {
         })
     }
 
+    /// The table's own copy of `s`, added if new, so equal strings share one allocation.
+    pub(super) fn canonical(&self, s: &Arc<str>) -> Arc<str> {
+        let id = self.id(s);
+        self.strings
+            .read()
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| s.clone())
+    }
+
     /// The labels as ids: name, value, name, value, ...
     pub(super) fn encode(&self, labels: &Labels) -> Box<[u32]> {
         labels

@@ -9,9 +9,11 @@
 //! A `kill -9` therefore loses at most the samples committed since the last flush.
 
 use super::head::Head;
+use super::replay;
+use super::snapshot::WalPosition;
 use super::SeriesRef;
 use crate::model::Labels;
-use crate::tsdb::wal::{self, Record, RefSample, RefSeries, ReplayReport, WalOptions, WalWriter};
+use crate::tsdb::wal::{self, RefSample, RefSeries, ReplayReport, WalOptions, WalWriter};
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,8 +54,24 @@ pub struct ReplayStats {
     /// Samples older than the newest block's end, already persisted, skipped.
     pub skipped_persisted: u64,
     pub out_of_order: u64,
-    /// Series loaded from a head snapshot instead of replaying the WAL (0 if none was used).
+    /// Series loaded from a head snapshot, before the WAL after its position was replayed
+    /// (0 if no snapshot was used and the whole WAL was replayed).
     pub snapshot_series: usize,
+    /// Samples in the WAL after the snapshot's position that the snapshot already held.
+    pub in_snapshot: u64,
+}
+
+impl ReplayStats {
+    pub(super) fn new(report: ReplayReport, c: replay::ApplyCounts) -> Self {
+        ReplayStats {
+            report,
+            unknown_refs: c.unknown_refs,
+            skipped_persisted: c.skipped_persisted,
+            out_of_order: c.out_of_order,
+            snapshot_series: 0,
+            in_snapshot: c.in_snapshot,
+        }
+    }
 }
 
 impl WalLog {
@@ -126,10 +144,15 @@ impl WalLog {
         wal::checkpoint(&self.dir, closed, keep, mint, &self.opts).map_err(err)
     }
 
-    /// Where the log ends now: its current segment and that segment's length.
-    pub(crate) fn end(&self) -> (u32, u64) {
-        let seg = self.writer.lock().segment();
-        (seg, segment_len(&self.dir, seg))
+    /// Flushes, then returns where the records in the file end: later records land after
+    /// it (`crate::tsdb::wal::WalWriter::position`).
+    pub(crate) fn position(&self) -> WalPosition {
+        let mut w = self.writer.lock();
+        let res = w.flush();
+        let (segment, offset) = w.position();
+        drop(w);
+        self.note(res);
+        WalPosition { segment, offset }
     }
 
     /// Bytes of the log on disk (segments and checkpoint).
@@ -146,56 +169,22 @@ impl WalLog {
     }
 }
 
-/// Replays the log in `dir` into `head` (which has no log attached yet). Samples older than
-/// `persisted_before` are already in block files and are skipped. Damage in the log never
-/// fails the replay: the good records before it are applied and the damage is reported.
+/// Replays the log in `dir` into `head` (which has no log attached yet) with `workers`
+/// threads. Samples older than `persisted_before` are already in block files and are
+/// skipped. Damage in the log never fails the replay: the good records before it are
+/// applied and the damage is reported.
 pub(crate) fn replay_into(
     head: &Head,
     dir: &Path,
     persisted_before: i64,
+    workers: usize,
 ) -> Result<ReplayStats, WalLogError> {
-    let mut stats = ReplayStats::default();
     let mut replay = wal::replay(dir).map_err(|source| WalLogError::Open {
         dir: dir.to_path_buf(),
         source,
     })?;
-    for rec in replay.by_ref() {
-        match rec {
-            Record::Series(series) => {
-                for s in series {
-                    head.create_with_ref(s.r, &s.labels);
-                }
-            }
-            Record::Samples(samples) => {
-                for s in samples {
-                    if s.t < persisted_before {
-                        stats.skipped_persisted += 1;
-                        continue;
-                    }
-                    match head.append_replayed(s.r, s.t, s.v) {
-                        None => stats.unknown_refs += 1,
-                        Some(false) => stats.out_of_order += 1,
-                        Some(true) => {}
-                    }
-                }
-            }
-        }
-    }
-    stats.report = replay.finish();
-    Ok(stats)
-}
-
-/// Where the log in `dir` ends: its last segment and that segment's length.
-pub(crate) fn end_on_disk(dir: &Path) -> Option<(u32, u64)> {
-    let (_, last) = wal::segment_range(dir).ok()??;
-    Some((last, segment_len(dir, last)))
-}
-
-/// Segment files are named by their number in eight decimal digits (`docs/format/wal.md`).
-fn segment_len(dir: &Path, n: u32) -> u64 {
-    std::fs::metadata(dir.join(format!("{n:08}")))
-        .map(|m| m.len())
-        .unwrap_or(0)
+    let counts = replay::apply(head, replay.by_ref(), persisted_before, workers);
+    Ok(ReplayStats::new(replay.finish(), counts))
 }
 
 /// Total size of the regular files under `dir`, recursively; unreadable entries count 0.

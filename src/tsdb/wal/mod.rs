@@ -29,7 +29,7 @@ mod tests;
 mod tests_corruption;
 
 pub use checkpoint::{checkpoint, CheckpointStats};
-pub use reader::{replay, Corruption, CorruptionKind, Replay, ReplayReport};
+pub use reader::{replay, replay_from, Corruption, CorruptionKind, Replay, ReplayReport};
 pub use record::{Record, RefSample, RefSeries};
 pub use segment::segment_range;
 pub use writer::{SegmentFile, SegmentOpener, WalOptions, WalWriter};

@@ -127,6 +127,8 @@ pub struct Replay {
     buf: Vec<u8>,
     /// The last segment number of the previous source in the same sequence, to find gaps.
     last_segment: Option<(bool, u32)>,
+    /// Where to start reading the first segment, for [`replay_from`].
+    start_offset: Option<(u32, u64)>,
     done: bool,
 }
 
@@ -134,6 +136,24 @@ pub struct Replay {
 /// Only listing the directory can fail; a missing directory replays nothing.
 pub fn replay(dir: &Path) -> Result<Replay, WalError> {
     Replay::open(dir, None)
+}
+
+/// Opens `dir` for replay of what was logged after `offset` of segment `segment` (a record
+/// boundary the writer reported): the checkpoint and earlier segments are skipped. Returns
+/// `None` if that segment is no longer in the log (a checkpoint folded it in), so the
+/// position cannot be resumed from. A segment shorter than `offset` (its end lost to a power
+/// failure) yields nothing from that segment.
+pub fn replay_from(dir: &Path, segment: u32, offset: u64) -> Result<Option<Replay>, WalError> {
+    let listing = segment::list(dir)?;
+    if !listing.segments.contains(&segment) {
+        return Ok(None);
+    }
+    let mut r = Replay::open(dir, None)?;
+    r.report.checkpoint = None;
+    r.sources
+        .retain(|s| !s.in_checkpoint && s.segment >= segment);
+    r.start_offset = Some((segment, offset));
+    Ok(Some(r))
 }
 
 impl Replay {
@@ -182,6 +202,7 @@ impl Replay {
             },
             buf: Vec::new(),
             last_segment: None,
+            start_offset: None,
             done: false,
         })
     }
@@ -240,7 +261,11 @@ impl Replay {
         }
         self.last_segment = Some((src.in_checkpoint, src.segment));
         self.report.segments_read += 1;
-        match SegmentReader::open(&src) {
+        let skip = match self.start_offset.take() {
+            Some((seg, off)) if seg == src.segment => off,
+            _ => 0,
+        };
+        match SegmentReader::open(&src).and_then(|r| r.skip_to(skip)) {
             Ok(r) => self.cur = Some(r),
             Err((offset, kind)) => self.stop(&src, offset, kind),
         }
@@ -331,6 +356,19 @@ impl SegmentReader {
         }
         r.offset = n as u64;
         Ok(r)
+    }
+
+    /// Moves to byte `offset` (a record boundary) past the header; at most to the end.
+    fn skip_to(mut self, offset: u64) -> Result<SegmentReader, (u64, CorruptionKind)> {
+        let target = offset.min(self.len);
+        if target > self.offset {
+            let n = i64::try_from(target - self.offset).unwrap_or(i64::MAX);
+            self.r
+                .seek_relative(n)
+                .map_err(|e| (self.offset, CorruptionKind::Io(e.to_string())))?;
+            self.offset = target;
+        }
+        Ok(self)
     }
 
     /// Reads the next frame's payload into `buf` and returns its type, or `None` at the

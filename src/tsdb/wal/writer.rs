@@ -140,6 +140,13 @@ impl WalWriter {
         self.segment
     }
 
+    /// Where the records that reached the file end: the current segment and its length in
+    /// bytes, a record boundary. Records logged later land after it, so a replay from here
+    /// ([`super::replay_from`]) sees exactly them (plus the ones still buffered now).
+    pub fn position(&self) -> (u32, u64) {
+        (self.segment, self.written)
+    }
+
     /// Logs new series. Call before logging samples that use their refs.
     pub fn log_series(&mut self, series: &[RefSeries]) -> Result<(), WalError> {
         let mut items = std::mem::take(&mut self.scratch);
