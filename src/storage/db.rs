@@ -106,7 +106,8 @@ impl Db {
     /// or in a block is logged and skipped; only I/O errors on the directories fail.
     pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, DbError> {
         let started = Instant::now();
-        let mut head = Head::new();
+        let range = opts.block_duration.as_millis().max(1) as i64;
+        let mut head = Head::with_chunk_range(range);
         let blocks_dir = dir.join("blocks");
         std::fs::create_dir_all(&blocks_dir).map_err(|source| DbError::ListBlocks {
             path: blocks_dir.clone(),
@@ -385,7 +386,7 @@ fn load_head(
             }
             Err(e) => {
                 log::warn!("{e}; trying an older snapshot or the write-ahead log");
-                *head = Head::new();
+                *head = Head::with_chunk_range(head.chunk_range());
             }
         }
     }

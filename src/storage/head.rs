@@ -71,18 +71,33 @@ pub struct Head {
     appended_total: AtomicU64,
     out_of_order_total: AtomicU64,
     wal: Option<Arc<WalLog>>,
+    /// Chunks are cut at multiples of this many milliseconds (`with_chunk_range`).
+    chunk_range: i64,
     /// The last footprint and when it was taken, for [`Head::recent_footprint`].
     footprint_cache: parking_lot::Mutex<Option<(Instant, HeadFootprint)>>,
 }
 
 impl Head {
     pub fn new() -> Self {
+        Self::with_chunk_range(DEFAULT_CHUNK_RANGE_MS)
+    }
+
+    /// A head whose chunks never span a multiple of `range_ms` (the block duration), so a
+    /// block cut takes whole chunks: a chunk straddling the cut would stay in the head while
+    /// the WAL drops its samples before the cut, and a crash would lose them.
+    pub fn with_chunk_range(range_ms: i64) -> Self {
         Head {
             next_ref: AtomicU64::new(1),
             min_time: AtomicU64::new(u64::MAX), // encodes i64::MAX
             max_time: AtomicU64::new(0),        // encodes i64::MIN
+            chunk_range: range_ms.max(1),
             ..Default::default()
         }
+    }
+
+    /// See [`Head::with_chunk_range`].
+    pub(super) fn chunk_range(&self) -> i64 {
+        self.chunk_range
     }
 
     /// Attaches the log that every later new series and commit is written to.
@@ -392,6 +407,9 @@ impl Head {
     }
 }
 
+/// The default block duration, two hours, as Prometheus's.
+const DEFAULT_CHUNK_RANGE_MS: i64 = 2 * 3600 * 1000;
+
 /// Timestamps are signed; flipping the sign bit makes unsigned atomic min/max order them.
 const SIGN: u64 = 1 << 63;
 
@@ -442,7 +460,8 @@ impl HeadAppender<'_> {
     /// Appends to `series`; if the head dropped it since the sample was added, the sample
     /// goes to the live series of the same labels instead (its ref is updated for the log).
     fn write(&self, s: &mut RefSample, series: &MemSeries, created: &mut usize) -> AppendOutcome {
-        let mut outcome = series.append(s.t, s.v);
+        let range = self.head.chunk_range;
+        let mut outcome = series.append(s.t, s.v, range);
         // A new series is empty, so the head could drop it again before the sample lands;
         // a few attempts make that race irrelevant.
         for _ in 0..3 {
@@ -452,7 +471,7 @@ impl HeadAppender<'_> {
             let (h, new) = self.head.resolve(&self.head.labels_of(series));
             *created += usize::from(new);
             s.r = h.r;
-            outcome = h.series.append(s.t, s.v);
+            outcome = h.series.append(s.t, s.v, range);
         }
         outcome
     }

@@ -216,3 +216,30 @@ fn reads_run_concurrently_with_appends() {
         .select(&[Matcher::equal("__name__", "g")]);
     assert_eq!(got[0].samples.len(), 2000);
 }
+
+/// Chunks are cut where the timestamps enter another multiple of the chunk range, even when
+/// not full, so no chunk spans a block boundary.
+#[test]
+fn chunks_never_span_a_range_boundary() {
+    let head = Head::with_chunk_range(1000);
+    let l = ls(&[("__name__", "x")]);
+    for t in (0..5000).step_by(300) {
+        let mut app = head.appender();
+        app.append(&l, t, 1.0);
+        app.commit();
+    }
+    let series = head.get(1).unwrap();
+    for ch in series.chunks_in(i64::MIN, i64::MAX) {
+        let (min, max) = ch.time_range().unwrap();
+        assert_eq!(
+            min / 1000,
+            max / 1000,
+            "chunk {min}..{max} spans a boundary"
+        );
+    }
+    assert_eq!(
+        head.footprint().chunks,
+        5,
+        "one chunk per second of samples"
+    );
+}

@@ -242,7 +242,7 @@ impl<'h> Worker<'h> {
                 self.counts.in_snapshot += 1;
                 continue;
             }
-            if k.series.append(s.t, s.v) == AppendOutcome::Appended {
+            if k.series.append(s.t, s.v, self.head.chunk_range()) == AppendOutcome::Appended {
                 n += 1;
                 min_t = min_t.min(s.t);
                 max_t = max_t.max(s.t);

@@ -93,7 +93,9 @@ impl MemSeries {
     /// Appends under Prometheus's rules: older than the newest sample is out of order, the
     /// same timestamp with another value is a duplicate, the same sample again is ignored.
     /// Two staleness markers count as the same value whatever their payload.
-    pub(crate) fn append(&self, t: i64, v: f64) -> AppendOutcome {
+    /// A new chunk starts after [`SAMPLES_PER_CHUNK`] samples and whenever `t` enters another
+    /// multiple of `range_ms` than the open chunk's first sample (see `Head::with_chunk_range`).
+    pub(crate) fn append(&self, t: i64, v: f64, range_ms: i64) -> AppendOutcome {
         let mut c = self.chunks.lock();
         if self.removed.load(Ordering::Relaxed) {
             return AppendOutcome::Removed;
@@ -110,7 +112,12 @@ impl MemSeries {
                 return AppendOutcome::Duplicate;
             }
         }
-        if c.open.len() >= SAMPLES_PER_CHUNK {
+        let range = range_ms.max(1);
+        let other_range = c
+            .open
+            .time_range()
+            .is_some_and(|(first, _)| first.div_euclid(range) != t.div_euclid(range));
+        if c.open.len() >= SAMPLES_PER_CHUNK || other_range {
             c.cut();
         }
         if c.open.append(t, v).is_err() {
