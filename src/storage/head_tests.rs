@@ -243,3 +243,10 @@ fn chunks_never_span_a_range_boundary() {
         "one chunk per second of samples"
     );
 }
+
+/// The series struct is the largest per-series item of the head: keep it from growing back.
+#[test]
+fn series_struct_stays_small() {
+    let size = std::mem::size_of::<MemSeries>();
+    assert!(size <= 136, "MemSeries is {size} bytes");
+}

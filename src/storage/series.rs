@@ -36,9 +36,21 @@ pub(crate) struct MemSeries {
 /// The chunks of a series, oldest first, and its newest sample (for the ordering rules).
 #[derive(Default)]
 pub(crate) struct SeriesChunks {
-    sealed: Vec<SealedChunk>,
+    /// A boxed slice, not a vector: it changes once per chunk, and the capacity field would
+    /// cost every series 8 bytes.
+    sealed: Box<[SealedChunk]>,
     open: XorChunk,
-    last: Option<(i64, u64)>,
+    /// The newest sample while the open chunk is empty (cut for a block, or restored from a
+    /// snapshot); otherwise it is the open chunk's last. Boxed: rarely set, and a million
+    /// series would each carry 24 bytes for it inline.
+    parked: Option<Box<(i64, u64)>>,
+}
+
+impl SeriesChunks {
+    /// The newest sample, for the ordering rules.
+    fn last(&self) -> Option<(i64, u64)> {
+        self.open.last().or_else(|| self.parked.as_deref().copied())
+    }
 }
 
 /// Chunks handed to a reader: independent of the series' lock.
@@ -64,9 +76,9 @@ impl MemSeries {
             label_ids,
             removed: AtomicBool::new(false),
             chunks: Mutex::new(SeriesChunks {
-                sealed,
+                sealed: sealed.into_boxed_slice(),
                 open: XorChunk::new(),
-                last,
+                parked: last.map(Box::new),
             }),
         }
     }
@@ -78,16 +90,16 @@ impl MemSeries {
     /// Every chunk (the open one as a snapshot) and the newest sample, for a head snapshot.
     pub(crate) fn snapshot(&self) -> (Vec<SealedChunk>, Option<(i64, u64)>) {
         let c = self.chunks.lock();
-        let mut chunks = c.sealed.clone();
+        let mut chunks = c.sealed.to_vec();
         if !c.open.is_empty() {
             chunks.push(c.open.snapshot());
         }
-        (chunks, c.last)
+        (chunks, c.last())
     }
 
     /// The timestamp of the newest sample, if any.
     pub(crate) fn last_time(&self) -> Option<i64> {
-        self.chunks.lock().last.map(|(t, _)| t)
+        self.chunks.lock().last().map(|(t, _)| t)
     }
 
     /// Appends under Prometheus's rules: older than the newest sample is out of order, the
@@ -100,7 +112,7 @@ impl MemSeries {
         if self.removed.load(Ordering::Relaxed) {
             return AppendOutcome::Removed;
         }
-        if let Some((lt, lv)) = c.last {
+        if let Some((lt, lv)) = c.last() {
             if t < lt {
                 return AppendOutcome::OutOfOrder;
             }
@@ -126,7 +138,7 @@ impl MemSeries {
             c.cut();
             let _ = c.open.append(t, v);
         }
-        c.last = Some((t, v.to_bits()));
+        c.parked = None;
         AppendOutcome::Appended
     }
 
@@ -157,6 +169,7 @@ impl MemSeries {
     pub(crate) fn chunks_before(&self, t: i64) -> Vec<SealedChunk> {
         let mut c = self.chunks.lock();
         if c.open.time_range().is_some_and(|(_, max)| max < t) {
+            c.park_last();
             c.cut();
         }
         c.sealed
@@ -170,8 +183,7 @@ impl MemSeries {
     /// one removing chunks, so they are still the `n` oldest).
     pub(crate) fn drop_persisted(&self, n: usize) {
         let mut c = self.chunks.lock();
-        let n = n.min(c.sealed.len());
-        c.sealed.drain(..n);
+        c.drop_sealed(n);
     }
 
     /// Drops chunks whose samples are all older than `mint`; returns the samples dropped and
@@ -183,9 +195,10 @@ impl MemSeries {
             .iter()
             .position(|ch| ch.time_range().is_some_and(|(_, max)| max >= mint))
             .unwrap_or(c.sealed.len());
-        let mut dropped: usize = c.sealed.drain(..keep_from).map(|ch| ch.len()).sum();
+        let mut dropped = c.drop_sealed(keep_from);
         if c.sealed.is_empty() && c.open.time_range().is_some_and(|(_, max)| max < mint) {
             dropped += c.open.len();
+            c.park_last();
             c.open = XorChunk::new();
         }
         let oldest = c
@@ -201,7 +214,8 @@ impl MemSeries {
     /// `t`; decided under the lock, so no append slips in between the check and the mark.
     pub(crate) fn remove_if_idle_since(&self, t: i64) -> bool {
         let c = self.chunks.lock();
-        let idle = c.sealed.is_empty() && c.open.is_empty() && c.last.is_none_or(|(lt, _)| lt < t);
+        let idle =
+            c.sealed.is_empty() && c.open.is_empty() && c.last().is_none_or(|(lt, _)| lt < t);
         if idle {
             self.removed.store(true, Ordering::Relaxed);
         }
@@ -231,7 +245,26 @@ impl SeriesChunks {
             return;
         }
         let full = std::mem::take(&mut self.open);
-        self.sealed.push(full.seal());
+        let mut sealed = std::mem::take(&mut self.sealed).into_vec();
+        sealed.push(full.seal());
+        self.sealed = sealed.into_boxed_slice();
+    }
+
+    /// Removes the `n` oldest sealed chunks; returns how many samples they held.
+    fn drop_sealed(&mut self, n: usize) -> usize {
+        let mut sealed = std::mem::take(&mut self.sealed).into_vec();
+        let n = n.min(sealed.len());
+        let dropped = sealed.drain(..n).map(|ch| ch.len()).sum();
+        self.sealed = sealed.into_boxed_slice();
+        dropped
+    }
+
+    /// Keeps the newest sample aside before the open chunk is emptied other than by an
+    /// append (which would restore it).
+    fn park_last(&mut self) {
+        if let Some(last) = self.open.last() {
+            self.parked = Some(Box::new(last));
+        }
     }
 }
 

@@ -14,7 +14,8 @@ const GROW_BYTES: usize = 32;
 pub(crate) struct BitWriter {
     bytes: Vec<u8>,
     /// Bits still free in the last byte (0 when the last byte is full or there is none).
-    free: u32,
+    /// A byte, not a word: a million open chunks each hold a writer.
+    free: u8,
 }
 
 impl BitWriter {
@@ -49,12 +50,14 @@ impl BitWriter {
                 self.bytes.push(0);
                 self.free = 8;
             }
-            let take = left.min(self.free);
+            let free = u32::from(self.free);
+            let take = left.min(free);
             let part = (v >> (left - take)) & low_mask(take);
             if let Some(last) = self.bytes.last_mut() {
-                *last |= (part << (self.free - take)) as u8;
+                *last |= (part << (free - take)) as u8;
             }
-            self.free -= take;
+            // `take` is at most `free`, which is at most 8.
+            self.free -= take as u8;
             left -= take;
         }
     }

@@ -37,8 +37,8 @@ pub struct XorChunk {
     delta: i64,
     v: u64,
     /// Current value window as (leading zeros, trailing zeros); `None` until the first XOR
-    /// that is not zero.
-    window: Option<(u32, u32)>,
+    /// that is not zero. Bytes, not words: a million open chunks each hold one.
+    window: Option<(u8, u8)>,
     min_t: i64,
     max_t: i64,
 }
@@ -132,6 +132,7 @@ impl XorChunk {
         let trail = x.trailing_zeros();
         let sig = 64 - lead - trail;
         if let Some((wl, wt)) = self.window {
+            let (wl, wt) = (u32::from(wl), u32::from(wt));
             let wsig = 64 - wl - wt;
             // Reuse the window when the XOR fits inside it, unless a tight new window would
             // be cheaper even after paying its header.
@@ -145,7 +146,8 @@ impl XorChunk {
         self.w.write_bits(u64::from(lead), LEADING_BITS);
         self.w.write_bits(u64::from(sig - 1), 6);
         self.w.write_bits(x >> trail, sig);
-        self.window = Some((lead, trail));
+        // At most 31 and 63: they fit a byte.
+        self.window = Some((lead as u8, trail as u8));
     }
 
     pub fn len(&self) -> usize {
@@ -154,6 +156,11 @@ impl XorChunk {
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// The last sample appended (timestamp, value bits), or `None` when empty.
+    pub fn last(&self) -> Option<(i64, u64)> {
+        (self.count > 0).then_some((self.t, self.v))
     }
 
     /// The encoded bytes so far; always a complete, decodable chunk.
