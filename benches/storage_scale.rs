@@ -46,7 +46,12 @@ fn rss_bytes() -> u64 {
 /// CPU seconds (user and system) used by this process so far: wall times on a shared machine
 /// depend on the neighbours, CPU time does not.
 fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_secs_of("/proc/self/stat")
+}
+
+/// CPU seconds (user and system) of the process whose `/proc/<pid>/stat` is `stat_path`.
+fn cpu_secs_of(stat_path: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map(|(_, r)| r.split_whitespace().collect())
@@ -279,18 +284,7 @@ fn time_binary_to_ready(bin: &str, data: &std::path::Path) -> Option<f64> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let cpu = (tick(11) + tick(12)) / 100.0;
+    let cpu = cpu_secs_of(&format!("/proc/{}/stat", child.id()));
     let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     let rss = rss
         .lines()

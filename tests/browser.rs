@@ -100,12 +100,15 @@ fn start() -> Pyrometer {
         let active = t["data"]["activeTargets"].as_array().cloned();
         active.is_some_and(|a| a.len() == 2 && a.iter().all(|x| x["health"] != "unknown"))
     });
-    wait_until(Duration::from_secs(30), "three samples of up", || {
+    // Five samples a second apart: a graph at 1 s resolution then has at least three steps
+    // after the first sample wherever the browser's "now" falls between two steps (with
+    // three, it could have two).
+    wait_until(Duration::from_secs(30), "five samples of up", || {
         let r = p.query("count_over_time(up{job=\"pyrometer\"}[1m])");
         r.first()
             .and_then(|s| s["value"][1].as_str())
             .and_then(|v| v.parse::<f64>().ok())
-            .is_some_and(|n| n >= 3.0)
+            .is_some_and(|n| n >= 5.0)
     });
     p
 }

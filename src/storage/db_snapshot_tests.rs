@@ -10,15 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 const MIN: i64 = 60_000;
 
-fn opts() -> DbOptions {
-    DbOptions {
-        retention: Duration::from_secs(24 * 3600),
-        retention_bytes: 0,
-        block_duration: Duration::from_secs(3600),
-        wal_flush_interval: Duration::from_secs(1),
-        head_snapshot_interval: Duration::ZERO,
-    }
-}
+use crate::storage::db_tests::opts;
 
 /// Where two query results differ, for a readable failure message.
 fn diff(a: &[SeriesData], b: &[SeriesData]) -> String {

@@ -8,7 +8,8 @@ use std::time::Duration;
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
 
-fn opts() -> DbOptions {
+/// Options for tests: 1 h blocks, no periodic snapshot.
+pub(super) fn opts() -> DbOptions {
     DbOptions {
         retention: Duration::from_secs(24 * 3600),
         retention_bytes: 0,
