@@ -1,8 +1,9 @@
 //! The per-target scrape cache.
 //!
-//! Maps the raw series text of a body line (`name{labels}` exactly as exposed) to the head's
-//! series (a [`SeriesHandle`]), so a repeated scrape skips label parsing, label merging and
-//! every lookup in the head. Two ref sets (this scrape, the last successful one) drive staleness markers.
+//! Maps the raw series text of a body line (`name{labels}` exactly as exposed; by a hash of
+//! it, see `series_index.rs`) to the head's series (a [`SeriesHandle`]), so a repeated
+//! scrape skips label parsing, label merging and every lookup in the head. Per-entry scrape
+//! stamps drive staleness markers.
 
 use super::registry::MetricMeta;
 use super::series_index::SeriesIndex;

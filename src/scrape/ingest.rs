@@ -100,7 +100,8 @@ pub fn ingest(
         };
         let explicit_ts = timestamp_ms.is_some() && settings.honor_timestamps;
 
-        let cached = match cache.entries.get_mut(series) {
+        let key = cache.entries.key(series);
+        let cached = match cache.entries.get_mut(key) {
             Some(e) => {
                 e.last_iter = iter;
                 match &e.series {
@@ -120,7 +121,7 @@ pub fn ingest(
             label_buf.clear();
             parser.labels(&mut label_buf);
             let Some(labels) = sample_labels(name, &label_buf, settings) else {
-                cache.entries.insert(series, CacheEntry::new(None, iter));
+                cache.entries.insert(key, CacheEntry::new(None, iter));
                 continue;
             };
             check_label_limits(&labels, settings)?;
@@ -129,7 +130,7 @@ pub fn ingest(
             if !explicit_ts {
                 entry.appended_iter = iter;
             }
-            if cache.entries.insert(series, entry) {
+            if cache.entries.insert(key, entry) {
                 report.series_added += 1;
             }
         }
