@@ -248,5 +248,5 @@ fn chunks_never_span_a_range_boundary() {
 #[test]
 fn series_struct_stays_small() {
     let size = std::mem::size_of::<MemSeries>();
-    assert!(size <= 136, "MemSeries is {size} bytes");
+    assert!(size <= 104, "MemSeries is {size} bytes");
 }

@@ -6,33 +6,31 @@
 
 use super::ChunkError;
 
-/// Appends bits to a growing byte vector.
 /// How much a writer's buffer grows when full.
 const GROW_BYTES: usize = 32;
 
-#[derive(Debug, Clone, Default)]
-pub(crate) struct BitWriter {
-    bytes: Vec<u8>,
-    /// Bits still free in the last byte (0 when the last byte is full or there is none).
-    /// A byte, not a word: a million open chunks each hold a writer.
-    free: u8,
+/// Appends bits to a buffer owned by someone else: the open chunk keeps the buffer and the
+/// bit count in its own fields, so that a million of them carry no padding (see `XorChunk`).
+/// The buffer's length is its capacity; bytes past the written ones are zero.
+pub(crate) struct BitWriter<'a> {
+    buf: &'a mut Box<[u8]>,
+    bits: &'a mut u32,
 }
 
-impl BitWriter {
-    pub(crate) fn with_capacity(bytes: usize) -> Self {
-        BitWriter {
-            bytes: Vec::with_capacity(bytes),
-            free: 0,
-        }
-    }
+/// The written bytes of a buffer holding `bits` bits.
+pub(crate) fn written(buf: &[u8], bits: u32) -> &[u8] {
+    &buf[..(bits as usize).div_ceil(8)]
+}
 
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes
+impl<'a> BitWriter<'a> {
+    pub(crate) fn new(buf: &'a mut Box<[u8]>, bits: &'a mut u32) -> Self {
+        BitWriter { buf, bits }
     }
 
     /// Mutable access to whole bytes already written (for the sample-count header).
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes
+        let n = (*self.bits as usize).div_ceil(8);
+        &mut self.buf[..n]
     }
 
     /// Writes the low `n` bits of `v`, high bit first. `n` is at most 64.
@@ -41,23 +39,20 @@ impl BitWriter {
         debug_assert!(n <= 64);
         let mut left = n;
         while left > 0 {
-            if self.free == 0 {
-                if self.bytes.len() == self.bytes.capacity() {
-                    // Grow in small exact steps, not by doubling: a million open chunks
-                    // would otherwise hold on average a third of their size unused.
-                    self.bytes.reserve_exact(GROW_BYTES);
-                }
-                self.bytes.push(0);
-                self.free = 8;
+            let pos = *self.bits as usize;
+            let byte = pos / 8;
+            if byte == self.buf.len() {
+                // Grow in small exact steps, not by doubling: a million open chunks would
+                // otherwise hold on average a third of their size unused.
+                let mut grown = vec![0u8; byte + GROW_BYTES];
+                grown[..byte].copy_from_slice(self.buf);
+                *self.buf = grown.into_boxed_slice();
             }
-            let free = u32::from(self.free);
+            let free = 8 - (pos % 8) as u32;
             let take = left.min(free);
             let part = (v >> (left - take)) & low_mask(take);
-            if let Some(last) = self.bytes.last_mut() {
-                *last |= (part << (free - take)) as u8;
-            }
-            // `take` is at most `free`, which is at most 8.
-            self.free -= take as u8;
+            self.buf[byte] |= (part << (free - take)) as u8;
+            *self.bits += take;
             left -= take;
         }
     }
@@ -65,13 +60,6 @@ impl BitWriter {
     #[inline]
     pub(crate) fn write_bit(&mut self, bit: bool) {
         self.write_bits(u64::from(bit), 1);
-    }
-
-    /// Releases spare capacity; called when a chunk is sealed.
-    pub(crate) fn into_bytes(self) -> Vec<u8> {
-        let mut b = self.bytes;
-        b.shrink_to_fit();
-        b
     }
 }
 
@@ -185,14 +173,16 @@ mod tests {
             0x0123_4567_89ab_cdef,
         ];
         for lead in 0..8u32 {
-            let mut w = BitWriter::default();
+            let (mut buf, mut bits) = (Box::default(), 0);
+            let mut w = BitWriter::new(&mut buf, &mut bits);
             w.write_bits(0b1010_1010, lead);
             for &n in &widths {
                 for &v in &values {
                     w.write_bits(v, n);
                 }
             }
-            let mut r = BitReader::new(w.bytes(), 0);
+            let bytes = written(&buf, bits);
+            let mut r = BitReader::new(bytes, 0);
             assert_eq!(r.read_bits(lead).unwrap(), 0b1010_1010 & low_mask(lead));
             for &n in &widths {
                 for &v in &values {
@@ -203,7 +193,7 @@ mod tests {
                     );
                 }
             }
-            assert!(w.bytes().len() * 8 - r.position() < 8);
+            assert!(bytes.len() * 8 - r.position() < 8);
         }
     }
 

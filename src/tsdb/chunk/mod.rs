@@ -41,6 +41,8 @@ pub(crate) const HEADER_LEN: usize = 2;
 pub enum ChunkError {
     #[error("chunk is full: it already holds {samples} samples, the most its header can count")]
     Full { samples: usize },
+    #[error("sample at {t} is older than the chunk's newest sample at {last}")]
+    OutOfOrder { t: i64, last: i64 },
     #[error("chunk of {len} bytes is shorter than its {HEADER_LEN}-byte header")]
     TooShort { len: usize },
     #[error("chunk truncated: wanted {wanted} bits at bit {bit} of a {len}-byte chunk")]

@@ -1,6 +1,6 @@
 //! The open chunk (append side) and the sealed chunk (shared, read side).
 
-use super::bstream::BitWriter;
+use super::bstream::{written, BitWriter};
 use super::iter::ChunkIter;
 use super::{ChunkError, HEADER_LEN, MAX_SAMPLES};
 use crate::tsdb::varint::zigzag;
@@ -26,22 +26,29 @@ const MAX_LEADING: u32 = (1 << LEADING_BITS) - 1;
 /// the leading zeros and 6 bits of length.
 const NEW_WINDOW_OVERHEAD: u32 = 2 + LEADING_BITS + 6;
 
-/// An open chunk that samples are appended to. Timestamps need not be ordered: the chunk
-/// stores whatever it is given (ordering is the head's rule), using wrapping arithmetic so
-/// even `i64::MIN` after `i64::MAX` round-trips.
+/// An open chunk that samples are appended to, in time order (the head's rule; an older
+/// timestamp is refused). Arithmetic wraps, so even a jump from `i64::MIN` to `i64::MAX`
+/// round-trips.
+///
+/// Every series in the head holds one, so it is kept to 48 bytes: the sample count lives
+/// only in the chunk's header bytes, the first timestamp only in the encoding, the newest
+/// one is `t`, and the buffer and bit count are plain fields (see `BitWriter`).
 #[derive(Debug, Clone)]
 pub struct XorChunk {
-    w: BitWriter,
-    count: u16,
+    /// The encoded chunk followed by zero bytes of spare room.
+    buf: Box<[u8]>,
     t: i64,
     delta: i64,
     v: u64,
-    /// Current value window as (leading zeros, trailing zeros); `None` until the first XOR
-    /// that is not zero. Bytes, not words: a million open chunks each hold one.
-    window: Option<(u8, u8)>,
-    min_t: i64,
-    max_t: i64,
+    /// Bits written to `buf`.
+    bits: u32,
+    /// Current value window as (leading zeros, trailing zeros); `NO_WINDOW` until the first
+    /// XOR that is not zero.
+    window: [u8; 2],
 }
+
+/// A leading-zero count no window can have (they are at most 31).
+const NO_WINDOW: [u8; 2] = [u8::MAX, 0];
 
 impl Default for XorChunk {
     fn default() -> Self {
@@ -53,36 +60,44 @@ impl XorChunk {
     /// An empty chunk; its buffer starts with room for the first two samples and grows in
     /// small steps (see `BitWriter`), so an open chunk holds little unused memory.
     pub fn new() -> Self {
-        let mut w = BitWriter::with_capacity(32);
-        w.write_bits(0, 16);
-        XorChunk {
-            w,
-            count: 0,
+        let mut c = XorChunk {
+            buf: Box::default(),
             t: 0,
             delta: 0,
             v: 0,
-            window: None,
-            min_t: i64::MAX,
-            max_t: i64::MIN,
-        }
+            bits: 0,
+            window: NO_WINDOW,
+        };
+        c.writer().write_bits(0, 16);
+        c
     }
 
-    /// Appends one sample. Fails only when the chunk already holds [`MAX_SAMPLES`].
+    fn writer(&mut self) -> BitWriter<'_> {
+        BitWriter::new(&mut self.buf, &mut self.bits)
+    }
+
+    /// Appends one sample. Fails when the chunk already holds [`MAX_SAMPLES`] or when `t`
+    /// is older than the newest sample.
     pub fn append(&mut self, t: i64, v: f64) -> Result<(), ChunkError> {
-        if usize::from(self.count) >= MAX_SAMPLES {
+        let count = self.len();
+        if count >= MAX_SAMPLES {
             return Err(ChunkError::Full {
                 samples: MAX_SAMPLES,
             });
         }
+        if count > 0 && t < self.t {
+            return Err(ChunkError::OutOfOrder { t, last: self.t });
+        }
         let bits = v.to_bits();
-        match self.count {
+        match count {
             0 => {
-                write_varint(&mut self.w, zigzag(t));
-                self.w.write_bits(bits, 64);
+                write_varint(&mut self.writer(), zigzag(t));
+                self.writer().write_bits(bits, 64);
             }
             1 => {
                 self.delta = t.wrapping_sub(self.t);
-                write_varint(&mut self.w, zigzag(self.delta));
+                let delta = zigzag(self.delta);
+                write_varint(&mut self.writer(), delta);
                 self.write_value(bits);
             }
             _ => {
@@ -94,17 +109,16 @@ impl XorChunk {
         }
         self.t = t;
         self.v = bits;
-        self.min_t = self.min_t.min(t);
-        self.max_t = self.max_t.max(t);
-        self.count += 1;
-        let header = self.count.to_be_bytes();
-        self.w.bytes_mut()[..HEADER_LEN].copy_from_slice(&header);
+        // `count` is below `MAX_SAMPLES`, the largest u16.
+        let header = (count as u16 + 1).to_be_bytes();
+        self.writer().bytes_mut()[..HEADER_LEN].copy_from_slice(&header);
         Ok(())
     }
 
     fn write_dod(&mut self, dod: i64) {
+        let mut w = self.writer();
         if dod == 0 {
-            self.w.write_bit(false);
+            w.write_bit(false);
             return;
         }
         for (i, &width) in DOD_BUCKETS.iter().enumerate() {
@@ -112,11 +126,11 @@ impl XorChunk {
                 // Prefix: i+1 ones, then a zero except after the last bucket.
                 let ones = i as u32 + 1;
                 if i + 1 < DOD_BUCKETS.len() {
-                    self.w.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
+                    w.write_bits(((1u64 << ones) - 1) << 1, ones + 1);
                 } else {
-                    self.w.write_bits((1u64 << ones) - 1, ones);
+                    w.write_bits((1u64 << ones) - 1, ones);
                 }
-                self.w.write_bits(dod as u64, width);
+                w.write_bits(dod as u64, width);
                 return;
             }
         }
@@ -124,79 +138,83 @@ impl XorChunk {
 
     fn write_value(&mut self, bits: u64) {
         let x = bits ^ self.v;
+        let window = self.window;
+        let mut w = self.writer();
         if x == 0 {
-            self.w.write_bit(false);
+            w.write_bit(false);
             return;
         }
         let lead = x.leading_zeros().min(MAX_LEADING);
         let trail = x.trailing_zeros();
         let sig = 64 - lead - trail;
-        if let Some((wl, wt)) = self.window {
-            let (wl, wt) = (u32::from(wl), u32::from(wt));
+        if window != NO_WINDOW {
+            let (wl, wt) = (u32::from(window[0]), u32::from(window[1]));
             let wsig = 64 - wl - wt;
             // Reuse the window when the XOR fits inside it, unless a tight new window would
             // be cheaper even after paying its header.
             if lead >= wl && trail >= wt && wsig <= sig + NEW_WINDOW_OVERHEAD {
-                self.w.write_bits(0b10, 2);
-                self.w.write_bits(x >> wt, wsig);
+                w.write_bits(0b10, 2);
+                w.write_bits(x >> wt, wsig);
                 return;
             }
         }
-        self.w.write_bits(0b11, 2);
-        self.w.write_bits(u64::from(lead), LEADING_BITS);
-        self.w.write_bits(u64::from(sig - 1), 6);
-        self.w.write_bits(x >> trail, sig);
+        w.write_bits(0b11, 2);
+        w.write_bits(u64::from(lead), LEADING_BITS);
+        w.write_bits(u64::from(sig - 1), 6);
+        w.write_bits(x >> trail, sig);
         // At most 31 and 63: they fit a byte.
-        self.window = Some((lead as u8, trail as u8));
+        self.window = [lead as u8, trail as u8];
     }
 
+    /// The sample count, from the header.
     pub fn len(&self) -> usize {
-        usize::from(self.count)
+        match *self.bytes() {
+            [hi, lo, ..] => usize::from(u16::from_be_bytes([hi, lo])),
+            _ => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.len() == 0
     }
 
     /// The last sample appended (timestamp, value bits), or `None` when empty.
     pub fn last(&self) -> Option<(i64, u64)> {
-        (self.count > 0).then_some((self.t, self.v))
+        (!self.is_empty()).then_some((self.t, self.v))
     }
 
     /// The encoded bytes so far; always a complete, decodable chunk.
     pub fn bytes(&self) -> &[u8] {
-        self.w.bytes()
+        written(&self.buf, self.bits)
     }
 
-    /// Smallest and largest timestamp appended, or `None` when empty.
+    /// Oldest and newest timestamp, or `None` when empty. The oldest is decoded from the
+    /// start of the chunk: a varint and a word.
     pub fn time_range(&self) -> Option<(i64, i64)> {
-        (self.count > 0).then_some((self.min_t, self.max_t))
+        let first = self.iter().next()?;
+        Some((first.t, self.t))
     }
 
     /// Iterates the samples appended so far, in append order.
     pub fn iter(&self) -> ChunkIter<'_> {
-        ChunkIter::new(self.w.bytes())
+        ChunkIter::new(self.bytes())
     }
 
     /// A sealed copy of the chunk as it is now, for a reader that must not hold the head's
     /// lock while it decodes; costs one copy of the bytes (about 150 for 120 samples).
     pub fn snapshot(&self) -> SealedChunk {
+        let (min_t, max_t) = self.time_range().unwrap_or((i64::MAX, i64::MIN));
         SealedChunk {
-            bytes: Arc::from(self.w.bytes()),
-            count: self.count,
-            min_t: self.min_t,
-            max_t: self.max_t,
+            bytes: Arc::from(self.bytes()),
+            count: self.len() as u16,
+            min_t,
+            max_t,
         }
     }
 
     /// Ends appending: the bytes become shared and immutable.
     pub fn seal(self) -> SealedChunk {
-        SealedChunk {
-            bytes: Arc::from(self.w.into_bytes()),
-            count: self.count,
-            min_t: self.min_t,
-            max_t: self.max_t,
-        }
+        self.snapshot()
     }
 }
 
@@ -287,7 +305,7 @@ impl SealedChunk {
 }
 
 /// LEB128: 7 bits a byte, low group first, high bit set on every byte but the last.
-fn write_varint(w: &mut BitWriter, mut u: u64) {
+fn write_varint(w: &mut BitWriter<'_>, mut u: u64) {
     while u >= 0x80 {
         w.write_bits((u & 0x7f) | 0x80, 8);
         u >>= 7;
