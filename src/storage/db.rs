@@ -274,7 +274,7 @@ impl Db {
         self.head.drop_persisted(&done, cut);
         self.persisted_before.store(cut, Ordering::Release);
         let head = &self.head;
-        match self.wal.checkpoint(|r| head.series.contains_key(&r), cut) {
+        match self.wal.checkpoint(|r| head.series.contains(r), cut) {
             Ok(s) => log::info!(
                 "persisted {} series before {cut}; wal checkpoint kept {} series and {} samples, removed {} segments",
                 taken.len(),

@@ -17,6 +17,7 @@
 use super::hash_refs::HashRefs;
 use super::postings::Postings;
 use super::series::{AppendOutcome, MemSeries};
+use super::series_table::SeriesTable;
 use super::symbols::Symbols;
 use super::wal::WalLog;
 use super::{Appendable, Appender, CommitStats, SeriesRef};
@@ -60,7 +61,7 @@ pub(super) struct RestoredSeries {
 
 #[derive(Default)]
 pub struct Head {
-    pub(super) series: DashMap<SeriesRef, Arc<MemSeries>>,
+    pub(super) series: SeriesTable,
     by_hash: DashMap<u64, HashRefs>,
     pub(super) postings: RwLock<Postings>,
     symbols: Symbols,
@@ -143,7 +144,7 @@ impl Head {
         let (mut samples, mut min_t, mut max_t) = (0usize, i64::MAX, i64::MIN);
         let mut max_ref = 0;
         for s in batch {
-            if self.series.contains_key(&s.r) {
+            if self.series.contains(s.r) {
                 continue;
             }
             for (min, max) in s.chunks.iter().filter_map(SealedChunk::time_range) {
@@ -172,7 +173,8 @@ impl Head {
 
     /// Every series with its ref, sorted by ref, for a snapshot.
     pub(super) fn all_series(&self) -> Vec<(SeriesRef, Arc<MemSeries>)> {
-        let mut v: Vec<_> = self.series.iter().map(|s| (*s.key(), s.clone())).collect();
+        let mut v = Vec::with_capacity(self.series.len());
+        self.series.for_each(|r, s| v.push((r, s.clone())));
         v.sort_by_key(|(r, _)| *r);
         v
     }
@@ -200,11 +202,9 @@ impl Head {
     /// The series among `refs` (one label hash's) with exactly these labels, unless dropped.
     fn find_live(&self, refs: &[SeriesRef], labels: &Labels) -> Option<SeriesHandle> {
         refs.iter().find_map(|&r| {
-            let s = self.series.get(&r)?;
-            (!s.is_removed() && self.symbols.equals(s.label_ids(), labels)).then(|| SeriesHandle {
-                r,
-                series: s.clone(),
-            })
+            let s = self.series.get(r)?;
+            (!s.is_removed() && self.symbols.equals(s.label_ids(), labels))
+                .then_some(SeriesHandle { r, series: s })
         })
     }
 
@@ -220,7 +220,7 @@ impl Head {
     }
 
     pub(super) fn get(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
-        self.series.get(&r).map(|s| s.clone())
+        self.series.get(r)
     }
 
     /// Publishes `n` appended samples spanning [min_t, max_t] to the head-wide counters.
@@ -253,23 +253,27 @@ impl Head {
     pub fn footprint(&self) -> HeadFootprint {
         let mut f = HeadFootprint::default();
         let mut label_entries = 0;
-        for s in self.series.iter() {
+        self.series.for_each(|_, s| {
             let (chunks, bytes, samples) = s.footprint();
             f.chunks += chunks;
             f.chunk_bytes += bytes;
             f.samples += samples;
             label_entries += s.label_ids().len() / 2;
-        }
+        });
         let (distinct, text) = self.symbols.footprint();
         // Per string: its shared allocation (16 bytes of counts), the map entry and the list
         // entry.
         let strings = text + distinct * (16 + 24 + 16);
         // Per series: the series struct and its Arc, the open chunk's unused buffer (16
-        // bytes on average), one entry in each of the two maps, one ref in `all` postings. Per label:
-        // the label itself (two shared strings, 32 bytes) and a ref in its posting list.
-        let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 2 * 32 + 8;
-        f.estimated_bytes =
-            f.chunk_bytes + strings + self.series.len() * per_series + label_entries * (32 + 8);
+        // bytes on average), its entry in the label-hash map, one ref in `all` postings; the
+        // ref table counts itself. Per label: the label itself (two shared strings, 32
+        // bytes) and a ref in its posting list.
+        let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 32 + 8;
+        f.estimated_bytes = f.chunk_bytes
+            + strings
+            + self.series.bytes()
+            + self.series.len() * per_series
+            + label_entries * (32 + 8);
         f
     }
 
@@ -298,14 +302,13 @@ impl Head {
     /// Every series with the chunks entirely older than `t` (the open chunk sealed if it
     /// is), for writing a block. Series without such chunks are left out.
     pub(super) fn chunks_before(&self, t: i64) -> Vec<(SeriesRef, Labels, Vec<SealedChunk>)> {
-        let mut out: Vec<_> = self
-            .series
-            .iter()
-            .filter_map(|s| {
-                let chunks = s.chunks_before(t);
-                (!chunks.is_empty()).then(|| (*s.key(), self.labels_of(&s), chunks))
-            })
-            .collect();
+        let mut out = Vec::new();
+        self.series.for_each(|r, s| {
+            let chunks = s.chunks_before(t);
+            if !chunks.is_empty() {
+                out.push((r, self.labels_of(s), chunks));
+            }
+        });
         out.sort_by(|a, b| a.1.cmp(&b.1));
         out
     }
@@ -333,11 +336,11 @@ impl Head {
             return 0;
         }
         let mut left = i64::MAX;
-        for entry in self.series.iter() {
-            let (dropped, min) = entry.drop_before(mint);
+        self.series.for_each(|_, s| {
+            let (dropped, min) = s.drop_before(mint);
             self.samples_total.fetch_sub(dropped, Ordering::Relaxed);
             left = left.min(min.unwrap_or(i64::MAX));
-        }
+        });
         // Raise the lower bound to what is left; samples appended meanwhile are newer.
         if left != i64::MAX {
             self.min_time
@@ -347,14 +350,14 @@ impl Head {
     }
 
     fn remove_idle(&self, t: i64) -> usize {
-        let dead: Vec<SeriesRef> = self
-            .series
-            .iter()
-            .filter(|s| s.remove_if_idle_since(t))
-            .map(|s| *s.key())
-            .collect();
+        let mut dead: Vec<SeriesRef> = Vec::new();
+        self.series.for_each(|r, s| {
+            if s.remove_if_idle_since(t) {
+                dead.push(r);
+            }
+        });
         for r in &dead {
-            if let Some((_, s)) = self.series.remove(r) {
+            if let Some(s) = self.series.remove(*r) {
                 let labels = self.labels_of(&s);
                 self.postings.write().remove(*r, &labels);
                 let hash = labels.stable_hash();

@@ -31,6 +31,7 @@ mod head_read;
 mod postings;
 mod replay;
 mod series;
+mod series_table;
 mod snapshot;
 mod snapshot_load;
 mod symbols;
