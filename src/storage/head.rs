@@ -265,11 +265,14 @@ impl Head {
         // entry.
         let strings = text + distinct * (16 + 24 + 16);
         // Per series: the series struct and its Arc, the open chunk's unused buffer (16
-        // bytes on average), one entry in each of the two maps, one ref in `all` postings. Per label:
-        // the label itself (two shared strings, 32 bytes) and a ref in its posting list.
-        let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 2 * 32 + 8;
-        f.estimated_bytes =
-            f.chunk_bytes + strings + self.series.len() * per_series + label_entries * (32 + 8);
+        // bytes on average), one entry in each of the two maps. Per label: the label itself
+        // (two shared strings, 32 bytes). The posting lists are counted as they are.
+        let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 2 * 32;
+        f.estimated_bytes = f.chunk_bytes
+            + strings
+            + self.series.len() * per_series
+            + label_entries * 32
+            + self.postings.read().bytes();
         f
     }
 
@@ -353,17 +356,21 @@ impl Head {
             .filter(|s| s.remove_if_idle_since(t))
             .map(|s| *s.key())
             .collect();
+        let mut removed = Vec::with_capacity(dead.len());
         for r in &dead {
             if let Some((_, s)) = self.series.remove(r) {
                 let labels = self.labels_of(&s);
-                self.postings.write().remove(*r, &labels);
                 let hash = labels.stable_hash();
                 if let Some(mut refs) = self.by_hash.get_mut(&hash) {
                     refs.remove(*r);
                 }
                 self.by_hash.remove_if(&hash, |_, refs| refs.is_empty());
+                removed.push((*r, labels));
             }
         }
+        // One pass over the index for all of them: each list is rewritten once. Until then a
+        // query may find refs of removed series, which it skips as it does unknown refs.
+        self.postings.write().remove_many(&removed);
         dead.len()
     }
 
