@@ -128,8 +128,8 @@ impl Postings {
 
     /// Candidate refs for a conjunction of matchers: a superset of the matching series
     /// (matchers that accept the empty string are left to the caller's final filter).
-    /// The smallest set is decoded and the others are walked with seeks, so a selective
-    /// matcher makes the big lists cost a few blocks each.
+    /// The smallest set is decoded and the others only where they may hold its refs, so a
+    /// selective matcher makes the big lists cost a few blocks each.
     pub(crate) fn candidates(&self, matchers: &[Matcher]) -> Vec<SeriesRef> {
         let mut sets = Vec::new();
         for m in matchers.iter().filter(|m| !m.matches_empty()) {
@@ -146,10 +146,7 @@ impl Postings {
         let mut acc = first.into_vec();
         for set in sets {
             match set {
-                Set::List(list) => {
-                    let mut c = list.iter();
-                    acc.retain(|&r| c.seek(r) == Some(r));
-                }
+                Set::List(list) => list.retain_in(&mut acc),
                 Set::Refs(refs) => acc = intersect(&acc, &refs),
             }
             if acc.is_empty() {
@@ -173,15 +170,7 @@ impl Postings {
         match lists[..] {
             [] => None,
             [one] => Some(Set::List(one)),
-            _ => {
-                let mut out = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
-                for l in lists {
-                    out.extend(l.iter());
-                }
-                out.sort_unstable();
-                out.dedup();
-                Some(Set::Refs(out))
-            }
+            _ => Some(Set::Refs(union(lists.iter().map(|l| l.to_vec()).collect()))),
         }
     }
 
@@ -251,6 +240,38 @@ impl Set<'_> {
             Set::Refs(r) => r,
         }
     }
+}
+
+/// Merges sorted lists pairwise until one is left: each round is linear, and there are
+/// log2(lists) rounds, cheaper than sorting their concatenation.
+fn union(mut lists: Vec<Vec<SeriesRef>>) -> Vec<SeriesRef> {
+    while lists.len() > 1 {
+        let mut next = Vec::with_capacity(lists.len().div_ceil(2));
+        let mut pairs = lists.into_iter();
+        while let Some(a) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(b) => merge(&a, &b),
+                None => a,
+            });
+        }
+        lists = next;
+    }
+    lists.pop().unwrap_or_default()
+}
+
+/// The sorted union of two sorted lists, each ref once.
+fn merge(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {

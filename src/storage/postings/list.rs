@@ -94,8 +94,46 @@ impl PostingList {
 
     pub(crate) fn to_vec(&self) -> Vec<SeriesRef> {
         let mut out = Vec::with_capacity(self.len());
-        out.extend(self.iter());
+        for block in self.bytes().chunks(BLOCK) {
+            decode_block(block, &mut out);
+        }
         out
+    }
+
+    /// Keeps the refs of `acc` (ascending) that are in the list. Blocks below the next ref
+    /// of `acc` are skipped by a binary search on their first refs and never decoded, so a
+    /// short `acc` costs a few blocks of a long list, and a long one a merge at decoding
+    /// speed.
+    pub(crate) fn retain_in(&self, acc: &mut Vec<SeriesRef>) {
+        let data = self.bytes();
+        let blocks = data.len().div_ceil(BLOCK);
+        let mut block = Vec::with_capacity(BLOCK);
+        let (mut i, mut kept, mut k) = (0, 0, 0);
+        while i < acc.len() && k < blocks {
+            if k + 1 < blocks && first_of(data, k + 1) <= acc[i] {
+                k = block_of(data, k + 1, acc[i]);
+            }
+            block.clear();
+            decode_block(
+                &data[k * BLOCK..data.len().min((k + 1) * BLOCK)],
+                &mut block,
+            );
+            let mut j = 0;
+            while i < acc.len() && j < block.len() {
+                match acc[i].cmp(&block[j]) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        acc[kept] = acc[i];
+                        kept += 1;
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+            k += 1;
+        }
+        acc.truncate(kept);
     }
 
     /// Heap bytes owned by the list, besides its own `size_of`.
@@ -297,13 +335,39 @@ fn block_of(data: &[u8], lo: usize, target: SeriesRef) -> usize {
     lo
 }
 
-/// Walks a list in order; [`Cursor::seek`] skips whole blocks.
+/// Appends the refs of one block (or of an inline list) to `out`, with a fast path for
+/// one-byte differences, the common case.
+fn decode_block(block: &[u8], out: &mut Vec<SeriesRef>) {
+    if block.is_empty() {
+        return;
+    }
+    let (mut r, mut i) = get_varint(block);
+    out.push(r);
+    while let Some(&b) = block.get(i) {
+        if b < 0x80 {
+            if b == 0 {
+                break;
+            }
+            r = r.wrapping_add(u64::from(b));
+            i += 1;
+        } else {
+            let (d, n) = get_varint(&block[i..]);
+            r = r.wrapping_add(d);
+            i += n;
+        }
+        out.push(r);
+    }
+}
+
+/// Walks a list in order.
 pub(crate) struct Cursor<'a> {
     data: &'a [u8],
-    /// Offset of the next varint (or filler) to read.
+    /// Offset of the next varint (or filler) to read in the current block.
     pos: usize,
-    /// The ref returned last, if any.
-    cur: Option<SeriesRef>,
+    /// End of the current block; the next block starts here.
+    end: usize,
+    /// The ref returned last.
+    cur: SeriesRef,
 }
 
 impl<'a> Cursor<'a> {
@@ -311,21 +375,9 @@ impl<'a> Cursor<'a> {
         Cursor {
             data,
             pos: 0,
-            cur: None,
+            end: 0,
+            cur: 0,
         }
-    }
-
-    /// The first ref at or past `target`, from where the cursor stands; the cursor stays on
-    /// it, so seeks with ascending targets walk the list once.
-    pub(crate) fn seek(&mut self, target: SeriesRef) -> Option<SeriesRef> {
-        if let Some(cur) = self.cur.filter(|&c| c >= target) {
-            return Some(cur);
-        }
-        let next = self.pos / BLOCK + 1;
-        if next * BLOCK < self.data.len() && first_of(self.data, next) <= target {
-            self.pos = block_of(self.data, next, target) * BLOCK;
-        }
-        self.by_ref().find(|&r| r >= target)
     }
 }
 
@@ -334,20 +386,29 @@ impl Iterator for Cursor<'_> {
 
     fn next(&mut self) -> Option<SeriesRef> {
         loop {
-            let rest = self.data.get(self.pos..).filter(|r| !r.is_empty())?;
-            let at_start = self.pos.is_multiple_of(BLOCK);
-            if !at_start && rest[0] == 0 {
-                self.pos += BLOCK - self.pos % BLOCK;
+            if self.pos >= self.end {
+                // Enter the next block, which starts with a full ref.
+                let start = self.end;
+                let rest = self.data.get(start..).filter(|r| !r.is_empty())?;
+                self.end = (start + BLOCK).min(self.data.len());
+                let (r, n) = get_varint(rest);
+                self.pos = start + n;
+                self.cur = r;
+                return Some(r);
+            }
+            let b = self.data[self.pos];
+            if b == 0 {
+                // Filler: the rest of the block is empty.
+                self.pos = self.end;
                 continue;
             }
-            let (v, n) = get_varint(rest);
-            self.pos += n;
-            let r = match self.cur {
-                Some(prev) if !at_start => prev.wrapping_add(v),
-                _ => v,
+            let (d, n) = match b < 0x80 {
+                true => (u64::from(b), 1),
+                false => get_varint(&self.data[self.pos..self.end]),
             };
-            self.cur = Some(r);
-            return Some(r);
+            self.pos += n;
+            self.cur = self.cur.wrapping_add(d);
+            return Some(self.cur);
         }
     }
 }

@@ -72,22 +72,27 @@ fn small_lists_stay_inline() {
 }
 
 #[test]
-fn seek_matches_a_scan() {
+fn retain_in_matches_a_scan() {
     let mut rng = fastrand::Rng::with_seed(7);
-    for round in 0..50 {
+    for round in 0..100 {
+        let random_refs = |rng: &mut fastrand::Rng, n: usize, max: u64| {
+            let mut refs: Vec<SeriesRef> = (0..n).map(|_| rng.u64(0..max)).collect();
+            refs.sort_unstable();
+            refs.dedup();
+            refs
+        };
         let n = rng.usize(0..3000);
-        let mut refs: Vec<SeriesRef> = (0..n).map(|_| rng.u64(0..20_000)).collect();
-        refs.sort_unstable();
-        refs.dedup();
+        let refs = random_refs(&mut rng, n, 20_000);
         let list = PostingList::from_sorted(&refs);
-        let mut targets: Vec<SeriesRef> =
-            (0..rng.usize(1..200)).map(|_| rng.u64(0..21_000)).collect();
-        targets.sort_unstable();
-        let mut c = list.iter();
-        for t in targets {
-            let want = refs.iter().copied().find(|&r| r >= t);
-            assert_eq!(c.seek(t), want, "round {round} target {t}");
-        }
+        let n = rng.usize(0..[20, 3000][round % 2]);
+        let mut acc = random_refs(&mut rng, n, 21_000);
+        let want: Vec<SeriesRef> = acc
+            .iter()
+            .copied()
+            .filter(|r| refs.binary_search(r).is_ok())
+            .collect();
+        list.retain_in(&mut acc);
+        assert_eq!(acc, want, "round {round}");
     }
 }
 
