@@ -147,9 +147,10 @@ impl PostingList {
     /// Adds `r`: O(1) when it is past the last ref, as new series are; otherwise the tail
     /// from the block where `r` belongs is rewritten. A ref already present is ignored.
     pub(crate) fn insert(&mut self, r: SeriesRef) {
-        match self.last() {
+        let last = self.last();
+        match last {
             Some(last) if last >= r => self.merge(&[r]),
-            _ => self.push(r),
+            _ => self.push_after(r, last),
         }
     }
 
@@ -210,11 +211,17 @@ impl PostingList {
 
     /// Appends `r`, which must be past the last ref.
     fn push(&mut self, r: SeriesRef) {
+        let last = self.last();
+        self.push_after(r, last);
+    }
+
+    /// [`PostingList::push`] given the list's last ref, which an inline list must decode.
+    fn push_after(&mut self, r: SeriesRef, last: Option<SeriesRef>) {
         match self {
             PostingList::Inline { used, bytes } => {
                 let at = usize::from(*used);
                 let mut tmp = [0u8; 10];
-                let n = match Cursor::new(&bytes[..at]).last() {
+                let n = match last {
                     None => put_varint(&mut tmp, r),
                     Some(last) => put_varint(&mut tmp, r.wrapping_sub(last)),
                 };
@@ -226,7 +233,7 @@ impl PostingList {
                     let mut data = Vec::with_capacity(2 * INLINE);
                     data.extend_from_slice(head);
                     let mut p = Packed {
-                        last: Cursor::new(head).last().unwrap_or(0),
+                        last: last.unwrap_or(0),
                         len: head.iter().filter(|&&b| b < 0x80).count(),
                         data,
                     };
