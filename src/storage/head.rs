@@ -265,15 +265,15 @@ impl Head {
         // entry.
         let strings = text + distinct * (16 + 24 + 16);
         // Per series: the series struct and its Arc, the open chunk's unused buffer (16
-        // bytes on average), its entry in the label-hash map, one ref in `all` postings; the
-        // ref table counts itself. Per label: the label itself (two shared strings, 32
-        // bytes) and a ref in its posting list.
-        let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 32 + 8;
+        // bytes on average), its entry in the label-hash map; the ref table and the posting
+        // lists count themselves. Per label: two symbol ids, 8 bytes.
+        let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 32;
         f.estimated_bytes = f.chunk_bytes
             + strings
             + self.series.bytes()
             + self.series.len() * per_series
-            + label_entries * (32 + 8);
+            + label_entries * 8
+            + self.postings.read().bytes();
         f
     }
 
@@ -356,17 +356,21 @@ impl Head {
                 dead.push(r);
             }
         });
+        let mut removed = Vec::with_capacity(dead.len());
         for r in &dead {
             if let Some(s) = self.series.remove(*r) {
                 let labels = self.labels_of(&s);
-                self.postings.write().remove(*r, &labels);
                 let hash = labels.stable_hash();
                 if let Some(mut refs) = self.by_hash.get_mut(&hash) {
                     refs.remove(*r);
                 }
                 self.by_hash.remove_if(&hash, |_, refs| refs.is_empty());
+                removed.push((*r, labels));
             }
         }
+        // One pass over the index for all of them: each list is rewritten once. Until then a
+        // query may find refs of removed series, which it skips as it does unknown refs.
+        self.postings.write().remove_many(&removed);
         dead.len()
     }
 

@@ -1,37 +1,38 @@
 //! Postings: the inverted index from label name and value to the sorted refs of the series
 //! that carry them, so that a selector touches only the series its matchers can match.
 
+mod list;
+
 use super::SeriesRef;
 use crate::model::{Label, Labels, MatchOp, Matcher};
+use list::PostingList;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// Label name → value → series refs, ascending. Refs are handed out in increasing order, so
-/// adding a series is almost always a push; two appenders creating series at once, or a WAL
-/// written by them, may add them slightly out of order, which costs a short insertion.
+/// Label name → value → series refs, ascending, packed (see [`PostingList`]). Refs are handed
+/// out in increasing order, so adding a series is almost always an append; two appenders
+/// creating series at once, or a WAL written by them, may add them slightly out of order,
+/// which rewrites the end of a list.
 #[derive(Default)]
 pub(crate) struct Postings {
-    index: HashMap<Arc<str>, BTreeMap<Arc<str>, Vec<SeriesRef>>>,
-    all: Vec<SeriesRef>,
+    index: HashMap<Arc<str>, BTreeMap<Arc<str>, PostingList>>,
+    all: PostingList,
+    /// Bytes of the lists in `index` (their `size_of` and heap), kept current by every
+    /// change so that [`Postings::bytes`] costs nothing under the lock.
+    list_bytes: usize,
 }
 
 impl Postings {
     pub(crate) fn add(&mut self, r: SeriesRef, labels: &Labels) {
-        insert_sorted(&mut self.all, r);
+        self.all.insert(r);
         for l in labels {
-            let refs = self
-                .index
-                .entry(l.name.clone())
-                .or_default()
-                .entry(l.value.clone())
-                .or_default();
-            insert_sorted(refs, r);
+            self.edit(l, |list| list.insert(r));
         }
     }
 
     /// Adds many series at once (start-up): each posting list is found once per batch and
     /// the batch's refs merged into it in one pass, instead of one insertion per series —
-    /// which, with threads restoring neighbouring ranges of refs, shifted list tails over and
+    /// which, with threads restoring neighbouring ranges of refs, rewrote list tails over and
     /// over. Equal strings are grouped by address, which makes interned labels cheapest;
     /// copies of a string only cost an extra merge into the same list.
     pub(crate) fn add_batch(&mut self, batch: &[(SeriesRef, &Labels)]) {
@@ -48,80 +49,129 @@ impl Postings {
             }
         }
         let mut all: Vec<SeriesRef> = batch.iter().map(|(r, _)| *r).collect();
-        merge_sorted(&mut self.all, &mut all);
+        all.sort_unstable();
+        all.dedup();
+        self.all.merge(&all);
         for (l, mut refs) in lists.into_values() {
-            let list = self
-                .index
-                .entry(l.name.clone())
-                .or_default()
-                .entry(l.value.clone())
-                .or_default();
-            merge_sorted(list, &mut refs);
+            refs.sort_unstable();
+            refs.dedup();
+            self.edit(l, |list| list.merge(&refs));
         }
     }
 
-    pub(crate) fn remove(&mut self, r: SeriesRef, labels: &Labels) {
-        remove_sorted(&mut self.all, r);
-        for l in labels {
-            if let Some(values) = self.index.get_mut(&l.name) {
-                if let Some(refs) = values.get_mut(&l.value) {
-                    remove_sorted(refs, r);
-                    if refs.is_empty() {
-                        values.remove(&l.value);
-                    }
+    /// Removes many series at once (retention, compaction): each list they are in is
+    /// rewritten once, from its first removed ref, rather than shifted once per series.
+    /// Lists, values and names left empty are dropped.
+    pub(crate) fn remove_many(&mut self, series: &[(SeriesRef, Labels)]) {
+        let mut lists: HashMap<(&str, &str), Vec<SeriesRef>> = HashMap::new();
+        for (r, labels) in series {
+            for l in labels {
+                lists.entry((&*l.name, &*l.value)).or_default().push(*r);
+            }
+        }
+        let mut all: Vec<SeriesRef> = series.iter().map(|(r, _)| *r).collect();
+        all.sort_unstable();
+        self.all.remove_sorted(&all);
+        for ((name, value), mut refs) in lists {
+            let Some(values) = self.index.get_mut(name) else {
+                continue;
+            };
+            if let Some(list) = values.get_mut(value) {
+                refs.sort_unstable();
+                let before = list.heap_bytes();
+                list.remove_sorted(&refs);
+                self.list_bytes = self.list_bytes + list.heap_bytes() - before;
+                if list.is_empty() {
+                    self.list_bytes -= std::mem::size_of::<PostingList>() + list.heap_bytes();
+                    values.remove(value);
                 }
-                if values.is_empty() {
-                    self.index.remove(&l.name);
-                }
+            }
+            if values.is_empty() {
+                self.index.remove(name);
             }
         }
     }
 
-    /// Releases the spare capacity of lists that grew by doubling and then stopped growing
-    /// (most do: a target's series are created at its first scrape); a list keeps a quarter
-    /// of slack so one still growing is not reallocated at every call.
+    /// Runs `f` on the list of label `l`, created empty if missing, and keeps `list_bytes`
+    /// current.
+    fn edit(&mut self, l: &Label, f: impl FnOnce(&mut PostingList)) {
+        let values = self.index.entry(l.name.clone()).or_default();
+        let list = values.entry(l.value.clone()).or_insert_with(|| {
+            self.list_bytes += std::mem::size_of::<PostingList>();
+            PostingList::default()
+        });
+        let before = list.heap_bytes();
+        f(list);
+        self.list_bytes = self.list_bytes + list.heap_bytes() - before;
+    }
+
+    /// Releases the spare capacity of lists that grew and then stopped growing (most do: a
+    /// target's series are created at its first scrape).
     pub(crate) fn shrink(&mut self) {
         let lists = self
             .index
             .values_mut()
             .flat_map(|values| values.values_mut());
-        for refs in lists.chain(std::iter::once(&mut self.all)) {
-            if refs.capacity() > refs.len() + refs.len() / 4 + 4 {
-                refs.shrink_to(refs.len() + refs.len() / 8);
-            }
+        let mut bytes = 0;
+        for list in lists {
+            list.shrink();
+            bytes += std::mem::size_of::<PostingList>() + list.heap_bytes();
         }
+        self.list_bytes = bytes;
+        self.all.shrink();
+    }
+
+    /// Bytes held by the posting lists (not by the maps and strings that lead to them).
+    pub(crate) fn bytes(&self) -> usize {
+        self.list_bytes + std::mem::size_of::<PostingList>() + self.all.heap_bytes()
     }
 
     /// Candidate refs for a conjunction of matchers: a superset of the matching series
     /// (matchers that accept the empty string are left to the caller's final filter).
+    /// The smallest set is decoded and the others only where they may hold its refs, so a
+    /// selective matcher makes the big lists cost a few blocks each.
     pub(crate) fn candidates(&self, matchers: &[Matcher]) -> Vec<SeriesRef> {
-        let mut result: Option<Vec<SeriesRef>> = None;
+        let mut sets = Vec::new();
         for m in matchers.iter().filter(|m| !m.matches_empty()) {
-            let refs = self.matching(m);
-            result = Some(match result {
-                None => refs,
-                Some(acc) => intersect(&acc, &refs),
-            });
-            if result.as_ref().is_some_and(|r| r.is_empty()) {
+            match self.matching(m) {
+                Some(set) => sets.push(set),
+                None => return Vec::new(),
+            }
+        }
+        sets.sort_by_key(Set::len);
+        let mut sets = sets.into_iter();
+        let Some(first) = sets.next() else {
+            return self.all.to_vec();
+        };
+        let mut acc = first.into_vec();
+        for set in sets {
+            match set {
+                Set::List(list) => list.retain_in(&mut acc),
+                Set::Refs(refs) => acc = intersect(&acc, &refs),
+            }
+            if acc.is_empty() {
                 break;
             }
         }
-        result.unwrap_or_else(|| self.all.clone())
+        acc
     }
 
-    fn matching(&self, m: &Matcher) -> Vec<SeriesRef> {
-        let Some(values) = self.index.get(m.name.as_str()) else {
-            return Vec::new();
-        };
+    /// The refs whose label matches `m`; `None` when there are none.
+    fn matching(&self, m: &Matcher) -> Option<Set<'_>> {
+        let values = self.index.get(m.name.as_str())?;
         if m.op == MatchOp::Equal {
-            return values.get(m.value.as_str()).cloned().unwrap_or_default();
+            return values.get(m.value.as_str()).map(Set::List);
         }
-        let lists: Vec<&Vec<SeriesRef>> = values
+        let lists: Vec<&PostingList> = values
             .iter()
             .filter(|(v, _)| m.matches(v))
             .map(|(_, refs)| refs)
             .collect();
-        union(&lists)
+        match lists[..] {
+            [] => None,
+            [one] => Some(Set::List(one)),
+            _ => Some(Set::Refs(union(lists.iter().map(|l| l.to_vec()).collect()))),
+        }
     }
 
     pub(crate) fn label_names(&self) -> Vec<String> {
@@ -141,7 +191,7 @@ impl Postings {
     pub(crate) fn cardinality(&self) -> Vec<(String, usize, usize)> {
         self.index
             .iter()
-            .map(|(n, vs)| (n.to_string(), vs.len(), vs.values().map(Vec::len).sum()))
+            .map(|(n, vs)| (n.to_string(), vs.len(), vs.values().map(|l| l.len()).sum()))
             .collect()
     }
 
@@ -170,53 +220,58 @@ impl Postings {
     }
 }
 
-fn insert_sorted(v: &mut Vec<SeriesRef>, r: SeriesRef) {
-    match v.last() {
-        Some(&last) if last >= r => {
-            if let Err(i) = v.binary_search(&r) {
-                v.insert(i, r);
-            }
+/// The refs one matcher selects: a list as stored, or the union of several.
+enum Set<'a> {
+    List(&'a PostingList),
+    Refs(Vec<SeriesRef>),
+}
+
+impl Set<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Set::List(l) => l.len(),
+            Set::Refs(r) => r.len(),
         }
-        _ => v.push(r),
+    }
+
+    fn into_vec(self) -> Vec<SeriesRef> {
+        match self {
+            Set::List(l) => l.to_vec(),
+            Set::Refs(r) => r,
+        }
     }
 }
 
-/// Merges `new` (any order) into the sorted `v`, keeping each ref once. Only the part of
-/// `v` past the smallest new ref moves.
-fn merge_sorted(v: &mut Vec<SeriesRef>, new: &mut [SeriesRef]) {
-    new.sort_unstable();
-    let Some(&first) = new.first() else { return };
-    let at = v.partition_point(|&x| x < first);
-    let tail = v.split_off(at);
-    v.reserve(tail.len() + new.len());
+/// Merges sorted lists pairwise until one is left: each round is linear, and there are
+/// log2(lists) rounds, cheaper than sorting their concatenation.
+fn union(mut lists: Vec<Vec<SeriesRef>>) -> Vec<SeriesRef> {
+    while lists.len() > 1 {
+        let mut next = Vec::with_capacity(lists.len().div_ceil(2));
+        let mut pairs = lists.into_iter();
+        while let Some(a) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(b) => merge(&a, &b),
+                None => a,
+            });
+        }
+        lists = next;
+    }
+    lists.pop().unwrap_or_default()
+}
+
+/// The sorted union of two sorted lists, each ref once.
+fn merge(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
     let (mut i, mut j) = (0, 0);
-    while i < tail.len() || j < new.len() {
-        let next = match (tail.get(i), new.get(j)) {
-            (Some(&a), Some(&b)) if a <= b => {
-                i += 1;
-                j += usize::from(a == b);
-                a
-            }
-            (Some(_), Some(&b)) | (None, Some(&b)) => {
-                j += 1;
-                b
-            }
-            (Some(&a), None) => {
-                i += 1;
-                a
-            }
-            (None, None) => break,
-        };
-        if v.last() != Some(&next) {
-            v.push(next);
-        }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
-}
-
-fn remove_sorted(v: &mut Vec<SeriesRef>, r: SeriesRef) {
-    if let Ok(i) = v.binary_search(&r) {
-        v.remove(i);
-    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
@@ -236,88 +291,5 @@ fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
     out
 }
 
-fn union(lists: &[&Vec<SeriesRef>]) -> Vec<SeriesRef> {
-    match lists {
-        [] => Vec::new(),
-        [one] => (*one).clone(),
-        _ => {
-            let mut out: Vec<SeriesRef> = lists.iter().flat_map(|l| l.iter().copied()).collect();
-            out.sort_unstable();
-            out.dedup();
-            out
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ls(pairs: &[(&str, &str)]) -> Labels {
-        Labels::from_pairs(pairs)
-    }
-
-    /// Batches of neighbouring ref ranges added out of order, as parallel start-up does, give
-    /// the same index as adding every series in order.
-    #[test]
-    fn add_batch_matches_add() {
-        let series: Vec<(SeriesRef, Labels)> = (1..=60)
-            .map(|r| {
-                let job = ["a", "b", "c"][r as usize % 3];
-                (
-                    r,
-                    ls(&[
-                        ("__name__", "up"),
-                        ("job", job),
-                        ("i", &(r / 7).to_string()),
-                    ]),
-                )
-            })
-            .collect();
-        let mut one = Postings::default();
-        for (r, l) in &series {
-            one.add(*r, l);
-        }
-        let mut batched = Postings::default();
-        let refs: Vec<(SeriesRef, &Labels)> = series.iter().map(|(r, l)| (*r, l)).collect();
-        for range in [20..40, 0..10, 40..60, 10..20, 15..25] {
-            batched.add_batch(&refs[range]);
-        }
-        assert_eq!(batched.all, one.all);
-        assert_eq!(batched.index, one.index);
-    }
-
-    #[test]
-    fn candidates_intersect_and_union() {
-        let mut p = Postings::default();
-        p.add(1, &ls(&[("__name__", "up"), ("job", "a")]));
-        p.add(2, &ls(&[("__name__", "up"), ("job", "b")]));
-        p.add(3, &ls(&[("__name__", "x"), ("job", "a")]));
-        let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
-        let cases: Vec<(Vec<Matcher>, Vec<SeriesRef>)> = vec![
-            (vec![m(MatchOp::Equal, "__name__", "up")], vec![1, 2]),
-            (
-                vec![
-                    m(MatchOp::Equal, "__name__", "up"),
-                    m(MatchOp::Equal, "job", "a"),
-                ],
-                vec![1],
-            ),
-            (vec![m(MatchOp::RegexMatch, "job", "a|b")], vec![1, 2, 3]),
-            (vec![m(MatchOp::NotEqual, "job", "a")], vec![1, 2, 3]), // matches empty: caller filters
-            (vec![m(MatchOp::Equal, "nope", "x")], vec![]),
-        ];
-        for (ms, want) in cases {
-            assert_eq!(p.candidates(&ms), want, "{ms:?}");
-        }
-        // Out of order adds keep the lists sorted.
-        p.add(0, &ls(&[("__name__", "up"), ("job", "c")]));
-        assert_eq!(
-            p.candidates(&[m(MatchOp::Equal, "__name__", "up")]),
-            vec![0, 1, 2]
-        );
-        p.remove(0, &ls(&[("__name__", "up"), ("job", "c")]));
-        p.remove(1, &ls(&[("__name__", "up"), ("job", "a")]));
-        assert_eq!(p.candidates(&[m(MatchOp::Equal, "job", "a")]), vec![3]);
-    }
-}
+mod tests;
