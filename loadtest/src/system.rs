@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -219,13 +220,22 @@ impl Running {
         };
         let out = File::create(&log).map_err(spawn_err)?;
         let err = out.try_clone().map_err(spawn_err)?;
-        let child = Command::new(bin)
-            .args(system.args(config, port, &data))
+        let mut cmd = Command::new(bin);
+        cmd.args(system.args(config, port, &data))
             .stdin(Stdio::null())
             .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(spawn_err)?;
+            .stderr(err);
+        // The server must not outlive the harness: `Drop` stops it on every normal exit, and
+        // the kernel sends it SIGTERM if the harness is killed (a signal skips `Drop`).
+        // SAFETY: the closure runs in the forked child before exec and only calls `prctl`,
+        // which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(spawn_err)?;
         let mut r = Running {
             child,
             base: format!("http://127.0.0.1:{port}"),
