@@ -252,13 +252,13 @@ impl Head {
     /// One pass over every series: chunks, their bytes, and an estimate of the head's size.
     pub fn footprint(&self) -> HeadFootprint {
         let mut f = HeadFootprint::default();
-        let mut label_entries = 0;
+        let mut label_bytes = 0;
         self.series.for_each(|_, s| {
             let (chunks, bytes, samples) = s.footprint();
             f.chunks += chunks;
             f.chunk_bytes += bytes;
             f.samples += samples;
-            label_entries += s.label_ids().len() / 2;
+            label_bytes += s.label_ids().bytes();
         });
         let (distinct, text) = self.symbols.footprint();
         // Per string: its shared allocation (16 bytes of counts), the map entry and the list
@@ -266,13 +266,13 @@ impl Head {
         let strings = text + distinct * (16 + 24 + 16);
         // Per series: the series struct and its Arc, the open chunk's unused buffer (16
         // bytes on average), its entry in the label-hash map; the ref table and the posting
-        // lists count themselves. Per label: two symbol ids, 8 bytes.
+        // lists count themselves, and so do the label ids.
         let per_series = std::mem::size_of::<MemSeries>() + 16 + 16 + 32;
         f.estimated_bytes = f.chunk_bytes
             + strings
             + self.series.bytes()
             + self.series.len() * per_series
-            + label_entries * 8
+            + label_bytes
             + self.postings.read().bytes();
         f
     }

@@ -6,6 +6,7 @@
 //! the open one while holding the lock for a moment, then decodes them without it, so reads
 //! never hold up appends for longer than a few reference-count increments.
 
+use super::symbols::LabelIds;
 use crate::model::{is_stale_nan, Sample};
 use crate::tsdb::chunk::{SealedChunk, XorChunk, SAMPLES_PER_CHUNK};
 use parking_lot::Mutex;
@@ -26,7 +27,7 @@ pub(crate) enum AppendOutcome {
 
 pub(crate) struct MemSeries {
     /// Label strings as ids of the head's symbol table (`symbols.rs`).
-    label_ids: Box<[u32]>,
+    label_ids: LabelIds,
     /// Set under the chunks lock when the head drops the series, so a sample can never land
     /// in a series that queries no longer see; read without the lock by handle holders.
     removed: AtomicBool,
@@ -57,7 +58,7 @@ impl SeriesChunks {
 pub(crate) type ChunkSnapshot = Vec<SealedChunk>;
 
 impl MemSeries {
-    pub(crate) fn new(label_ids: Box<[u32]>) -> Self {
+    pub(crate) fn new(label_ids: LabelIds) -> Self {
         MemSeries {
             label_ids,
             removed: AtomicBool::new(false),
@@ -68,7 +69,7 @@ impl MemSeries {
     /// A series as a snapshot saved it: its chunks (the open one sealed, since appending
     /// resumes in a new chunk) and its newest sample for the ordering rules.
     pub(crate) fn restored(
-        label_ids: Box<[u32]>,
+        label_ids: LabelIds,
         sealed: Vec<SealedChunk>,
         last: Option<(i64, u64)>,
     ) -> Self {
@@ -83,7 +84,7 @@ impl MemSeries {
         }
     }
 
-    pub(crate) fn label_ids(&self) -> &[u32] {
+    pub(crate) fn label_ids(&self) -> &LabelIds {
         &self.label_ids
     }
 

@@ -124,7 +124,7 @@ mod tests {
     use super::*;
 
     fn series() -> Arc<MemSeries> {
-        Arc::new(MemSeries::new(Box::new([])))
+        Arc::new(MemSeries::new(Default::default()))
     }
 
     #[test]
