@@ -164,19 +164,7 @@ impl PostingList {
             }
             return;
         }
-        self.rewrite_from(first, |tail| {
-            let mut out = Vec::with_capacity(tail.len() + refs.len());
-            let (mut i, mut j) = (0, 0);
-            while i < tail.len() && j < refs.len() {
-                let (a, b) = (tail[i], refs[j]);
-                out.push(a.min(b));
-                i += usize::from(a <= b);
-                j += usize::from(b <= a);
-            }
-            out.extend_from_slice(&tail[i..]);
-            out.extend_from_slice(&refs[j..]);
-            out
-        });
+        self.rewrite_from(first, |tail| super::merge(tail, refs));
     }
 
     /// Removes `refs` (ascending; those absent are ignored) in one rewrite of the list from
