@@ -1,4 +1,5 @@
-//! Head append and query throughput, and bytes per sample of realistic series.
+//! Head append and query throughput, bytes per sample of realistic series, and a dashboard's
+//! instant query over a fleet's head (evaluation and JSON apart).
 //!
 //! Run: `cargo bench --bench head` (add `-- --quick` for a short run). The bytes-per-sample
 //! figures are printed before the timings.
@@ -10,7 +11,9 @@
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use pyrometer::model::{Labels, MatchOp, Matcher};
+use pyrometer::promql::{Engine, EngineOpts};
 use pyrometer::storage::{Appendable, Db, DbOptions, Head, Queryable, SeriesHandle};
+use pyrometer::web::api::json::query_data;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -178,7 +181,64 @@ fn bench_query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_append, bench_query);
+/// A fleet's head: `targets` instances of `per_target` series, one of them
+/// `app_queue_depth{queue="q1"}`, scraped every 10 s for six minutes.
+fn fleet_head(targets: usize, per_target: usize) -> Head {
+    let head = Head::new();
+    let series: Vec<Labels> = (0..targets)
+        .flat_map(|t| {
+            let instance = format!("10.0.{}.{}:9100", t / 250, t % 250);
+            (0..per_target).map(move |i| {
+                let (name, key, value) = match i {
+                    0 => ("app_queue_depth", "queue", "q1".to_string()),
+                    1 => ("app_queue_depth", "queue", "q2".to_string()),
+                    _ => ("http_requests_total", "handler", format!("/api/{i}")),
+                };
+                Labels::from_pairs(&[
+                    ("__name__", name),
+                    ("instance", &instance),
+                    ("job", "app"),
+                    (key, &value),
+                ])
+            })
+        })
+        .collect();
+    let mut refs = Vec::new();
+    for k in 0..36 {
+        let t = T0 + k * 10_000;
+        let mut a = head.appender();
+        if refs.is_empty() {
+            refs = series.iter().map(|l| a.append(l, t, 1.0)).collect();
+        } else {
+            for (i, r) in refs.iter().enumerate() {
+                a.append_handle(r, t, (i as i64 + k) as f64);
+            }
+        }
+        a.commit();
+    }
+    head
+}
+
+/// The load test's "instant" dashboard query: one series of each of 1,000 targets out of
+/// 200,000, evaluated and written as the API's JSON.
+fn bench_dashboard(c: &mut Criterion) {
+    let head = fleet_head(1000, 200);
+    let engine = Engine::new(EngineOpts::default());
+    let q = r#"app_queue_depth{queue="q1"}"#;
+    let t = T0 + 35 * 10_000;
+    let mut g = c.benchmark_group("dashboard");
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("instant_1k_of_200k/eval", |b| {
+        b.iter(|| black_box(engine.instant_query(&head, q, t).unwrap()))
+    });
+    let v = engine.instant_query(&head, q, t).unwrap();
+    g.bench_function("instant_1k_of_200k/json", |b| {
+        b.iter(|| black_box(query_data(&v)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_append, bench_query, bench_dashboard);
 
 fn main() {
     benches();

@@ -131,12 +131,11 @@ impl System {
     /// Active series, from the system's own `/metrics`.
     pub fn head_series(self, metrics: &str) -> Option<f64> {
         match self {
-            // Series seen in the current hour: VictoriaMetrics' closest notion of "active".
-            System::VictoriaMetrics => metric_sum(
-                metrics,
-                "vm_cache_entries",
-                "type=\"storage/hour_metric_ids\"",
-            ),
+            // Series created since start: every run starts on an empty data directory, so
+            // this is every series it holds, churned ones included, as a head counts them.
+            // (Its per-hour set, `vm_cache_entries{type="storage/hour_metric_ids"}`, empties
+            // at each new hour and read 0 for runs that began just after one.)
+            System::VictoriaMetrics => metric_sum(metrics, "vm_new_timeseries_created_total", ""),
             _ => metric_sum(metrics, "prometheus_tsdb_head_series", ""),
         }
     }

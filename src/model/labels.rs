@@ -8,10 +8,31 @@ pub const METRIC_NAME: &str = "__name__";
 
 /// One label. Names and values are shared strings, so copying a label set between the
 /// scrape cache, the head and query results never copies the text.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Label {
     pub name: Arc<str>,
     pub value: Arc<str>,
+}
+
+/// By name, then value. Label sets taken from the head share their strings, so the same
+/// pointer settles most comparisons (every `__name__`, a metric's name) without reading text.
+impl Ord for Label {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        fn text(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
+            if Arc::ptr_eq(a, b) {
+                std::cmp::Ordering::Equal
+            } else {
+                a.cmp(b)
+            }
+        }
+        text(&self.name, &other.name).then_with(|| text(&self.value, &other.value))
+    }
+}
+
+impl PartialOrd for Label {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// A label set sorted by name, with unique names and no empty values
@@ -125,6 +146,13 @@ pub struct LabelsBuilder {
 }
 
 impl LabelsBuilder {
+    /// Labels pushed already sorted by distinct names with no empty value (the strings of
+    /// a set that was valid when stored), as a set without sorting them again.
+    pub(crate) fn build_sorted(self) -> Labels {
+        debug_assert!(self.labels.windows(2).all(|w| w[0].name < w[1].name));
+        Labels(self.labels)
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

@@ -168,10 +168,25 @@ impl Engine {
 /// Prometheus's `cleanupMetricLabels` does.
 fn cleanup(m: Vec<Series>, merge: bool) -> Result<Vec<SeriesData>, QueryError> {
     let dup = || QueryError::exec("vector cannot contain metrics with the same labelset");
+    // A selector's output (names kept, labels strictly ascending) cannot collide: skip the
+    // hash map, which cost a quarter of a plain selector query.
+    if m.iter().all(|s| !s.drop_name) && m.windows(2).all(|w| w[0].labels < w[1].labels) {
+        return Ok(m
+            .into_iter()
+            .map(|s| SeriesData {
+                labels: s.labels,
+                samples: s.points,
+            })
+            .collect());
+    }
     let mut out: Vec<SeriesData> = Vec::with_capacity(m.len());
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(m.len());
     for s in m {
-        let labels = final_labels(&s.labels, s.drop_name);
+        let labels = if s.drop_name {
+            final_labels(&s.labels, true)
+        } else {
+            s.labels
+        };
         match index.get(&labels) {
             Some(&i) if merge => {
                 let base = &mut out[i].samples;

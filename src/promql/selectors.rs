@@ -114,7 +114,12 @@ impl Evaluator<'_> {
         let querier = self
             .q
             .querier(lo.min(hi) - self.lookback + 1, lo.max(hi) + ahead);
-        let selected = querier.select(&sel.matchers);
+        // One step without look-ahead needs only the newest sample at or before it.
+        let selected = if self.start == self.end && !smoothed {
+            querier.select_latest(&sel.matchers)
+        } else {
+            querier.select(&sel.matchers)
+        };
         let mut out = Vec::with_capacity(selected.len());
         for s in selected {
             self.check_deadline()?;

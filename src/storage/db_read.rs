@@ -71,6 +71,14 @@ impl Querier for DbQuerier<'_> {
             .collect()
     }
 
+    fn select_latest(&self, matchers: &[Matcher]) -> Vec<SeriesData> {
+        // An instant query near now reads the head alone; one reaching into blocks merges.
+        if self.blocks().is_empty() {
+            return self.head.select_latest(matchers);
+        }
+        super::latest_only(self.select(matchers))
+    }
+
     fn series(&self, matchers: &[Matcher]) -> Vec<Labels> {
         let mut out = self.head.series(matchers);
         for b in self.blocks() {

@@ -401,11 +401,14 @@ impl Head {
 
     pub(super) fn matching_series(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
         let candidates = self.postings.read().candidates(matchers);
+        // The posting lists enforce every matcher that needs its label to be present; the
+        // ones an absent label satisfies (`!=`, `=~".*"`...) are checked here.
+        let rest: Vec<&Matcher> = matchers.iter().filter(|m| m.matches_empty()).collect();
         candidates
             .into_iter()
             .filter_map(|r| self.get(r))
             .filter(|s| {
-                matchers.iter().all(|m| {
+                rest.iter().all(|m| {
                     self.symbols
                         .with_value(s.label_ids(), &m.name, |v| m.matches(v))
                 })

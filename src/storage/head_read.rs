@@ -45,6 +45,23 @@ impl Querier for HeadQuerier<'_> {
         out
     }
 
+    fn select_latest(&self, matchers: &[Matcher]) -> Vec<SeriesData> {
+        let mut out: Vec<SeriesData> = self
+            .head
+            .matching_series(matchers)
+            .into_iter()
+            .filter_map(|s| {
+                let sample = s.latest_in(self.mint, self.maxt)?;
+                Some(SeriesData {
+                    labels: self.head.labels_of(&s),
+                    samples: vec![sample],
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
     fn series(&self, matchers: &[Matcher]) -> Vec<Labels> {
         let mut out: Vec<Labels> = self
             .head

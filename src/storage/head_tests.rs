@@ -188,6 +188,68 @@ fn select_spans_sealed_and_open_chunks() {
 }
 
 #[test]
+fn select_latest_is_the_newest_sample_of_select() {
+    let head = Head::new();
+    let (a, b) = (
+        ls(&[("__name__", "c"), ("job", "a")]),
+        ls(&[("__name__", "c"), ("job", "b")]),
+    );
+    let n = SAMPLES_PER_CHUNK * 2 + 5;
+    for i in 0..n as i64 {
+        let mut app = head.appender();
+        app.append(&a, 10_000 * i, i as f64);
+        // `b` stops early and ends in a staleness marker.
+        if i < 50 {
+            let v = if i == 49 { stale_nan() } else { -(i as f64) };
+            app.append(&b, 10_000 * i + 1, v);
+        }
+        app.commit();
+    }
+    let last = (10_000 * (n - 1)) as i64;
+    let m = [Matcher::equal("__name__", "c")];
+    let check = |head: &Head, mint: i64, maxt: i64| {
+        let q = head.querier(mint, maxt);
+        let want = crate::storage::latest_only(q.select(&m));
+        let got = q.select_latest(&m);
+        let bits = |v: &[crate::storage::SeriesData]| -> Vec<(Labels, Vec<(i64, u64)>)> {
+            v.iter()
+                .map(|s| {
+                    (
+                        s.labels.clone(),
+                        s.samples.iter().map(|p| (p.t, p.v.to_bits())).collect(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(bits(&got), bits(&want), "[{mint}, {maxt}]");
+        got.len()
+    };
+    // At now and past it (the open chunk's newest), inside sealed chunks, on a boundary,
+    // before the first sample, and after the newest sample's lookback.
+    for (mint, maxt) in [
+        (last - 300_000, last),
+        (last - 300_000, last + 60_000),
+        (0, 1_234_567),
+        (
+            10_000 * SAMPLES_PER_CHUNK as i64,
+            10_000 * SAMPLES_PER_CHUNK as i64,
+        ),
+        (485_000, 495_001),
+        (-50, -1),
+        (last + 1, last + 300_000),
+    ] {
+        check(&head, mint, maxt);
+    }
+    assert_eq!(check(&head, last - 300_000, last), 1);
+    assert_eq!(check(&head, 0, 495_001), 2);
+    // With the open chunks cut (as before a block is written) the newest samples are read
+    // from sealed chunks.
+    head.chunks_before(last + 1);
+    check(&head, last - 300_000, last + 60_000);
+    check(&head, 0, 495_001);
+}
+
+#[test]
 fn reads_run_concurrently_with_appends() {
     let head = std::sync::Arc::new(Head::new());
     let l = ls(&[("__name__", "g")]);

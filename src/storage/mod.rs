@@ -115,6 +115,12 @@ pub trait Querier: Send + Sync {
     /// Series matching every matcher, with their samples inside the range, sorted by labels.
     /// Series with no sample in the range are omitted.
     fn select(&self, matchers: &[Matcher]) -> Vec<SeriesData>;
+    /// As [`Querier::select`], with only the newest sample of each series in the range: what
+    /// an instant selector reads. Stores that can find it without decoding the whole range
+    /// (the head keeps its newest sample decoded) override this.
+    fn select_latest(&self, matchers: &[Matcher]) -> Vec<SeriesData> {
+        latest_only(self.select(matchers))
+    }
     /// Label sets of the series matching every matcher that have samples in the range.
     fn series(&self, matchers: &[Matcher]) -> Vec<Labels> {
         self.select(matchers)
@@ -126,6 +132,15 @@ pub trait Querier: Send + Sync {
     fn label_names(&self, matchers: &[Matcher]) -> Vec<String>;
     /// Sorted values of one label over the series matching the matchers (all if none).
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Vec<String>;
+}
+
+/// Keeps the newest sample of each series.
+pub(crate) fn latest_only(mut series: Vec<SeriesData>) -> Vec<SeriesData> {
+    for s in &mut series {
+        let keep = s.samples.len().saturating_sub(1);
+        s.samples.drain(..keep);
+    }
+    series
 }
 
 /// Something that can be queried; the PromQL engine gets one per query.

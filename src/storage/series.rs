@@ -159,6 +159,21 @@ impl MemSeries {
         out
     }
 
+    /// The newest sample in [mint, maxt]. When the range ends at or after the newest sample
+    /// (an instant query at "now") that is the open chunk's last, kept decoded: nothing to
+    /// decode. Otherwise the chunks in the range are decoded.
+    pub(crate) fn latest_in(&self, mint: i64, maxt: i64) -> Option<Sample> {
+        if let Some((t, bits)) = self.chunks.lock().open.last() {
+            if t <= maxt {
+                return (t >= mint).then(|| Sample {
+                    t,
+                    v: f64::from_bits(bits),
+                });
+            }
+        }
+        samples_in(&self.chunks_in(mint, maxt), mint, maxt).pop()
+    }
+
     /// Whether any sample lies in [mint, maxt], decoding at most the chunks at the edges.
     pub(crate) fn has_samples_in(&self, mint: i64, maxt: i64) -> bool {
         !samples_in(&self.chunks_in(mint, maxt), mint, maxt).is_empty()

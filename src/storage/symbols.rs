@@ -116,7 +116,8 @@ impl Symbols {
                 b.push_unchecked(name.clone(), value.clone());
             }
         }
-        b.build()
+        // Ids are stored in the order of the valid set they were made from.
+        b.build_sorted()
     }
 
     /// Whether `ids` are exactly `labels`, without building them.

@@ -2,6 +2,7 @@
 //! `{"status":"success","data":…}` and
 //! `{"status":"error","errorType":"bad_data","error":"…"}` with Prometheus's HTTP codes.
 
+pub mod json;
 mod params;
 mod query;
 mod status;
@@ -67,9 +68,64 @@ impl ResponseError for ApiError {
     }
 }
 
-/// The success envelope.
+/// The success envelope, `{"status":"success","data":…}`, serialized in one pass.
 pub(crate) fn success<T: Serialize>(data: T) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "success", "data": data}))
+    #[derive(Serialize)]
+    struct Success<T> {
+        status: &'static str,
+        data: T,
+    }
+    HttpResponse::Ok().json(Success {
+        status: "success",
+        data,
+    })
+}
+
+/// What an API handler computed off the event loop: a JSON value, or a query's answer
+/// already written as bytes with the annotations that go beside it.
+pub(crate) enum Answer {
+    Json(serde_json::Value),
+    Query {
+        data: Vec<u8>,
+        warnings: Vec<String>,
+        infos: Vec<String>,
+    },
+}
+
+impl From<serde_json::Value> for Answer {
+    fn from(v: serde_json::Value) -> Self {
+        Answer::Json(v)
+    }
+}
+
+impl Answer {
+    pub(crate) fn respond(self) -> HttpResponse {
+        match self {
+            Answer::Json(v) => success(v),
+            Answer::Query {
+                data,
+                warnings,
+                infos,
+            } => {
+                let mut body = Vec::with_capacity(data.len() + 40);
+                body.extend_from_slice(br#"{"status":"success","data":"#);
+                body.extend_from_slice(&data);
+                // As Prometheus: the lists appear only when not empty.
+                for (key, list) in [("warnings", warnings), ("infos", infos)] {
+                    if !list.is_empty() {
+                        body.extend_from_slice(format!(",\"{key}\":").as_bytes());
+                        body.extend_from_slice(
+                            serde_json::Value::from(list).to_string().as_bytes(),
+                        );
+                    }
+                }
+                body.push(b'}');
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(body)
+            }
+        }
+    }
 }
 
 /// A label set as the JSON object the API uses.

@@ -2,12 +2,12 @@
 //! `query_exemplars`, `format_query`, `parse_query`. GET and form-encoded POST alike.
 
 use super::params::{self, MAX_TIME_MS, MIN_TIME_MS};
-use super::{labels_json, success, ApiError};
+use super::{json, labels_json, success, Answer, ApiError};
 use crate::model::{Labels, Matcher};
-use crate::promql::{QueryError, Value};
+use crate::promql::{QueryError, QueryOutput};
 use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Number, Value as Json};
+use serde_json::{json, Value as Json};
 use std::collections::BTreeSet;
 
 /// Prometheus refuses range queries with more points per series than this.
@@ -54,15 +54,15 @@ async fn dispatch(
     web::block(move || match h {
         Handler::Query => query(&s, &p),
         Handler::QueryRange => query_range(&s, &p),
-        Handler::Series => series(&s, &p),
-        Handler::Labels => labels(&s, &p),
-        Handler::Exemplars => exemplars(&p),
-        Handler::Format => format_query(&p),
-        Handler::Parse => parse_query(&p),
+        Handler::Series => series(&s, &p).map(Answer::from),
+        Handler::Labels => labels(&s, &p).map(Answer::from),
+        Handler::Exemplars => exemplars(&p).map(Answer::from),
+        Handler::Format => format_query(&p).map(Answer::from),
+        Handler::Parse => parse_query(&p).map(Answer::from),
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map(success)
+    .map(Answer::respond)
 }
 
 fn required<'a>(p: &'a [(String, String)], name: &str) -> Result<&'a str, ApiError> {
@@ -90,17 +90,27 @@ fn query_error(e: QueryError) -> ApiError {
     }
 }
 
-fn query(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
+fn query(s: &AppState, p: &[(String, String)]) -> Result<Answer, ApiError> {
     let q = required(p, "query")?;
     let t = time_or(p, "time", crate::model::now_millis())?;
-    let v = s
+    let e = crate::promql::parse(q).map_err(|e| query_error(e.into()))?;
+    let out = s
         .engine
-        .instant_query(s.db.as_ref(), q, t)
+        .instant_query_expr(s.db.as_ref(), &e, t)
         .map_err(query_error)?;
-    Ok(value_json(&v))
+    Ok(query_answer(out))
 }
 
-fn query_range(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
+/// A query's value with the warnings and infos the evaluation attached.
+fn query_answer(out: QueryOutput) -> Answer {
+    Answer::Query {
+        data: json::query_data(&out.value),
+        warnings: out.warnings,
+        infos: out.infos,
+    }
+}
+
+fn query_range(s: &AppState, p: &[(String, String)]) -> Result<Answer, ApiError> {
     let q = required(p, "query")?;
     let start = params::parse_time(params::get(p, "start").unwrap_or(""), "start")?;
     let end = params::parse_time(params::get(p, "end").unwrap_or(""), "end")?;
@@ -120,11 +130,12 @@ fn query_range(s: &AppState, p: &[(String, String)]) -> Result<Json, ApiError> {
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
         ));
     }
-    let v = s
+    let e = crate::promql::parse(q).map_err(|e| query_error(e.into()))?;
+    let out = s
         .engine
-        .range_query(s.db.as_ref(), q, start, end, step)
+        .range_query_expr(s.db.as_ref(), &e, start, end, step)
         .map_err(query_error)?;
-    Ok(value_json(&v))
+    Ok(query_answer(out))
 }
 
 fn matcher_sets(p: &[(String, String)]) -> Result<Vec<Vec<Matcher>>, ApiError> {
@@ -228,74 +239,4 @@ fn parse_query(p: &[(String, String)]) -> Result<Json, ApiError> {
     let q = required(p, "query")?;
     let expr = crate::promql::parse(q).map_err(|e| ApiError::BadData(e.to_string()))?;
     Ok(json!({ "type": "expression", "expr": expr.to_string() }))
-}
-
-/// A float as Prometheus prints sample values: shortest round-trip form, no exponent.
-pub(crate) fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
-
-/// A millisecond timestamp as the API's float seconds (integral seconds print without `.0`).
-fn ts_json(t: i64) -> Json {
-    if t % 1000 == 0 {
-        Json::Number(Number::from(t / 1000))
-    } else {
-        Number::from_f64(t as f64 / 1000.0)
-            .map(Json::Number)
-            .unwrap_or(Json::Null)
-    }
-}
-
-fn point(t: i64, v: f64) -> Json {
-    json!([ts_json(t), format_value(v)])
-}
-
-pub(crate) fn value_json(v: &Value) -> Json {
-    match v {
-        Value::Scalar { t, v } => json!({"resultType": "scalar", "result": point(*t, *v)}),
-        Value::String { t, v } => json!({"resultType": "string", "result": [ts_json(*t), v]}),
-        Value::Vector(samples) => json!({
-            "resultType": "vector",
-            "result": samples.iter().map(|s| json!({"metric": labels_json(&s.labels), "value": point(s.t, s.v)})).collect::<Vec<_>>(),
-        }),
-        Value::Matrix(series) => json!({
-            "resultType": "matrix",
-            "result": series.iter().map(|s| json!({
-                "metric": labels_json(&s.labels),
-                "values": s.samples.iter().map(|x| point(x.t, x.v)).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_print_like_prometheus() {
-        let cases = [
-            (1.0, "1"),
-            (0.5, "0.5"),
-            (1e21, "1000000000000000000000"),
-            (-0.0, "-0"),
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-            (1e-7, "0.0000001"),
-        ];
-        for (v, want) in cases {
-            assert_eq!(format_value(v), want);
-        }
-        assert_eq!(ts_json(1_700_000_000_000).to_string(), "1700000000");
-        assert_eq!(ts_json(1_700_000_000_123).to_string(), "1700000000.123");
-    }
 }
