@@ -1,5 +1,6 @@
 //! Query limits answer with Prometheus's errors and leave the server running:
-//! `--query.max-samples` → 422 `execution`, `--query.timeout` → 503 `timeout`.
+//! `--query.max-samples` → 422 `execution`, `--query.timeout` → 503 `timeout`; and the
+//! evaluation's warnings travel with the answer.
 
 mod support;
 
@@ -53,4 +54,32 @@ fn max_samples_and_timeout() {
     assert!(get(&p.url("/-/healthy"))
         .map(|(c, _)| c == 200)
         .unwrap_or(false));
+}
+
+/// Warnings the evaluation attaches reach the answer beside `data`, as in Prometheus; an
+/// answer without any has no `warnings` member.
+#[test]
+fn answers_carry_warnings() {
+    let p = Pyrometer::start("global:\n  scrape_interval: 1s\nscrape_configs: []\n", &[]);
+    let v = p.get_json(&format!(
+        "/api/v1/query?query={}&time=1700000000.5",
+        urlencode("quantile(2, vector(1))")
+    ));
+    assert_eq!(v["status"], "success", "{v}");
+    assert_eq!(
+        v["data"],
+        serde_json::json!({"resultType": "vector", "result": [{"metric": {}, "value": [1700000000.5, "+Inf"]}]}),
+        "{v}"
+    );
+    let warnings = v["warnings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap_or("")
+            .contains("quantile value should be between 0 and 1")),
+        "{v}"
+    );
+    let v = p.get_json("/api/v1/query?query=vector(1)");
+    assert_eq!(v["status"], "success", "{v}");
+    assert!(v.get("warnings").is_none(), "{v}");
 }
