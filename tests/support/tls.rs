@@ -118,10 +118,18 @@ s.serve_forever()
         cert = certs.cert.display().to_string(),
         key = certs.key.display().to_string(),
     );
-    ChildGuard(
+    let server = ChildGuard(
         Command::new("python3")
             .args(["-c", &script])
             .spawn()
             .expect("python3"),
-    )
+    );
+    // Listening before anything scrapes it: a first scrape refused would be a DOWN target
+    // for the wrong reason.
+    super::wait_until(
+        std::time::Duration::from_secs(10),
+        "https server listening",
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    server
 }
