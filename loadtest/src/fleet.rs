@@ -28,13 +28,13 @@ impl Fleet {
         let mut fleet = Fleet { shards: Vec::new() };
         for (k, opts) in s.shards(net, port, max_secs).into_iter().enumerate() {
             let err = |reason: String| FleetError::Start { shard: k, reason };
-            let mut child = Command::new(&exe)
-                .arg("sim")
+            let mut cmd = Command::new(&exe);
+            cmd.arg("sim")
                 .args(opts.to_args())
                 .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .spawn()
-                .map_err(|e| err(e.to_string()))?;
+                .stdout(Stdio::piped());
+            crate::system::die_with_harness(&mut cmd);
+            let mut child = cmd.spawn().map_err(|e| err(e.to_string()))?;
             let mut line = String::new();
             if let Some(out) = child.stdout.take() {
                 let _ = BufReader::new(out).read_line(&mut line);

@@ -224,16 +224,8 @@ impl Running {
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
-        // The server must not outlive the harness: `Drop` stops it on every normal exit, and
-        // the kernel sends it SIGTERM if the harness is killed (a signal skips `Drop`).
-        // SAFETY: the closure runs in the forked child before exec and only calls `prctl`,
-        // which is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
+        // `Drop` stops the server on every normal exit.
+        die_with_harness(&mut cmd);
         let child = cmd.spawn().map_err(spawn_err)?;
         let mut r = Running {
             child,
@@ -295,6 +287,19 @@ impl Drop for Running {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The kernel sends the child SIGTERM if the harness dies, even by a signal that skips
+/// every `Drop`: no server or simulator outlives the run that started it.
+pub(crate) fn die_with_harness(cmd: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls `prctl`,
+    // which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
     }
 }
 
