@@ -3,7 +3,7 @@
 use super::head::Head;
 use super::series::{samples_in, MemSeries};
 use super::{Querier, Queryable, SeriesData};
-use crate::model::{Labels, Matcher};
+use crate::model::{Labels, Matcher, Sample};
 
 impl Queryable for Head {
     fn querier(&self, mint: i64, maxt: i64) -> Box<dyn Querier + '_> {
@@ -22,19 +22,19 @@ pub(super) struct HeadQuerier<'a> {
 }
 
 impl HeadQuerier<'_> {
-    fn in_range(&self, s: &MemSeries) -> Vec<crate::model::Sample> {
-        samples_in(&s.chunks_in(self.mint, self.maxt), self.mint, self.maxt)
-    }
-}
-
-impl Querier for HeadQuerier<'_> {
-    fn select(&self, matchers: &[Matcher]) -> Vec<SeriesData> {
+    /// The matching series with the samples `read` takes from each, sorted by labels;
+    /// series it gives nothing are left out.
+    fn collect(
+        &self,
+        matchers: &[Matcher],
+        read: impl Fn(&MemSeries) -> Vec<Sample>,
+    ) -> Vec<SeriesData> {
         let mut out: Vec<SeriesData> = self
             .head
             .matching_series(matchers)
             .into_iter()
             .filter_map(|s| {
-                let samples = self.in_range(&s);
+                let samples = read(&s);
                 (!samples.is_empty()).then(|| SeriesData {
                     labels: self.head.labels_of(&s),
                     samples,
@@ -44,22 +44,19 @@ impl Querier for HeadQuerier<'_> {
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
     }
+}
+
+impl Querier for HeadQuerier<'_> {
+    fn select(&self, matchers: &[Matcher]) -> Vec<SeriesData> {
+        let (mint, maxt) = (self.mint, self.maxt);
+        self.collect(matchers, |s| {
+            samples_in(&s.chunks_in(mint, maxt), mint, maxt)
+        })
+    }
 
     fn select_latest(&self, matchers: &[Matcher]) -> Vec<SeriesData> {
-        let mut out: Vec<SeriesData> = self
-            .head
-            .matching_series(matchers)
-            .into_iter()
-            .filter_map(|s| {
-                let sample = s.latest_in(self.mint, self.maxt)?;
-                Some(SeriesData {
-                    labels: self.head.labels_of(&s),
-                    samples: vec![sample],
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
+        let (mint, maxt) = (self.mint, self.maxt);
+        self.collect(matchers, |s| s.latest_in(mint, maxt).into_iter().collect())
     }
 
     fn series(&self, matchers: &[Matcher]) -> Vec<Labels> {

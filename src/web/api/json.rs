@@ -27,41 +27,40 @@ pub fn query_data(v: &Value) -> Vec<u8> {
         }
         Value::Vector(samples) => {
             out.reserve(samples.len() * 160);
-            out.extend_from_slice(br#"{"resultType":"vector","result":["#);
-            for (i, s) in samples.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            out.extend_from_slice(br#"{"resultType":"vector","result":"#);
+            list(&mut out, samples, |out, s| {
                 out.extend_from_slice(br#"{"metric":"#);
-                labels(&mut out, &s.labels);
+                labels(out, &s.labels);
                 out.extend_from_slice(br#","value":"#);
-                point(&mut out, s.t, s.v);
+                point(out, s.t, s.v);
                 out.push(b'}');
-            }
-            out.push(b']');
+            });
         }
         Value::Matrix(series) => {
-            out.extend_from_slice(br#"{"resultType":"matrix","result":["#);
-            for (i, s) in series.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            out.extend_from_slice(br#"{"resultType":"matrix","result":"#);
+            list(&mut out, series, |out, s| {
                 out.extend_from_slice(br#"{"metric":"#);
-                labels(&mut out, &s.labels);
-                out.extend_from_slice(br#","values":["#);
-                for (k, p) in s.samples.iter().enumerate() {
-                    if k > 0 {
-                        out.push(b',');
-                    }
-                    point(&mut out, p.t, p.v);
-                }
-                out.extend_from_slice(b"]}");
-            }
-            out.push(b']');
+                labels(out, &s.labels);
+                out.extend_from_slice(br#","values":"#);
+                list(out, &s.samples, |out, p| point(out, p.t, p.v));
+                out.push(b'}');
+            });
         }
     }
     out.push(b'}');
     out
+}
+
+/// A JSON array of `items`, each written by `item`.
+fn list<T>(out: &mut Vec<u8>, items: &[T], item: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, x);
+    }
+    out.push(b']');
 }
 
 /// A label set as an object, in the label set's (name) order.
