@@ -16,6 +16,24 @@ pub struct Sample {
     pub v: f64,
 }
 
+/// A sample value as Prometheus prints it (Go's `strconv.FormatFloat(v, 'f', -1, 64)`):
+/// shortest round-trip digits, no exponent, and `NaN`, `+Inf`, `-Inf`. Used by the API's
+/// answers and by `count_values`' labels.
+pub struct ValueText(pub f64);
+
+impl std::fmt::Display for ValueText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v.is_nan() {
+            f.write_str("NaN")
+        } else if v.is_infinite() {
+            f.write_str(if v > 0.0 { "+Inf" } else { "-Inf" })
+        } else {
+            write!(f, "{v}")
+        }
+    }
+}
+
 /// Bit pattern of the staleness marker, the same NaN Prometheus writes
 /// (`value.StaleNaN` in Prometheus 2.x/3.x), so that data exchanged with it keeps its meaning.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;

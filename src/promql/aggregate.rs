@@ -309,7 +309,7 @@ fn count_values(v: &[Elem], grouping: &[String], without: bool, label: &str) -> 
     let mut index: HashMap<Labels, usize> = HashMap::new();
     for e in v {
         let mut b = e.labels.builder();
-        b.set(label, &format_value(e.v));
+        b.set(label, &crate::model::ValueText(e.v).to_string());
         let with_value = b.build();
         // The value label is set first, so `without` may remove it again, as in Prometheus.
         let g = if without {
@@ -328,15 +328,4 @@ fn count_values(v: &[Elem], grouping: &[String], without: bool, label: &str) -> 
         }
     }
     out
-}
-
-/// Formats a value the way Go's `strconv.FormatFloat(v, 'f', -1, 64)` does.
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else {
-        format!("{v}")
-    }
 }

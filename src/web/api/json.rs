@@ -6,7 +6,7 @@
 //! `{"resultType":"vector","result":[{"metric":{…},"value":[t,"v"]}]}`, timestamps as
 //! seconds with up to three decimals, sample values as strings.
 
-use crate::model::Labels;
+use crate::model::{Labels, ValueText};
 use crate::promql::Value;
 use std::io::Write;
 
@@ -88,7 +88,7 @@ fn point(out: &mut Vec<u8>, t: i64, v: f64) {
 
 /// Milliseconds as seconds: integral ones without a fraction, others with three digits
 /// (`1.500`), as Prometheus prints them; exact, unlike a division in floating point.
-pub(crate) fn timestamp(out: &mut Vec<u8>, t: i64) {
+fn timestamp(out: &mut Vec<u8>, t: i64) {
     let abs = t.unsigned_abs();
     let (secs, ms) = (abs / 1000, abs % 1000);
     let sign = if t < 0 { "-" } else { "" };
@@ -100,18 +100,9 @@ pub(crate) fn timestamp(out: &mut Vec<u8>, t: i64) {
     };
 }
 
-/// A sample value as Prometheus prints it: shortest round-trip form, no exponent, and
-/// `NaN`, `+Inf`, `-Inf`.
-pub(crate) fn value(out: &mut Vec<u8>, v: f64) {
-    if v.is_nan() {
-        out.extend_from_slice(b"NaN");
-    } else if v == f64::INFINITY {
-        out.extend_from_slice(b"+Inf");
-    } else if v == f64::NEG_INFINITY {
-        out.extend_from_slice(b"-Inf");
-    } else {
-        let _ = write!(out, "{v}");
-    }
+/// A sample value as Prometheus prints it ([`ValueText`]).
+fn value(out: &mut Vec<u8>, v: f64) {
+    let _ = write!(out, "{}", ValueText(v));
 }
 
 /// A JSON string: quotes, backslashes and control characters escaped.
